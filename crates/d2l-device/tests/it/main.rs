@@ -1,0 +1,3 @@
+//! Integration tests of d2l-device, run once per backend by `cargo xtask test-all-backends`.
+
+mod devices;

@@ -1,0 +1,83 @@
+//! PyTorch-style printing of tensors, so examples print what the book prints.
+
+use burn::tensor::{Tensor, TensorData};
+use d2l_device::{DeviceSpec, backend::DeviceBackend, device_name};
+
+/// Formats a float tensor the way PyTorch's `repr` does: `tensor([[1., 2.],\n        [3., 4.]])`,
+/// with `, device='cuda:0'` appended when the tensor is not on the CPU.
+///
+/// Integer-valued tensors print as `1.`; others with four decimals (`0.7802`), right-aligned
+/// to a common width.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+///
+/// let x = Tensor::<NdArray, 2>::from_floats([[1.0, -2.0], [3.0, 4.0]], &Default::default());
+/// assert_eq!(d2l::print::torch_repr(&x), "tensor([[ 1., -2.],\n        [ 3.,  4.]])");
+/// let y = Tensor::<NdArray, 1>::from_floats([0.5, 0.25], &Default::default());
+/// assert_eq!(d2l::print::torch_repr(&y), "tensor([0.5000, 0.2500])");
+/// ```
+pub fn torch_repr<B: DeviceBackend, const D: usize>(tensor: &Tensor<B, D>) -> String {
+    let device = device_name::<B>(&tensor.device());
+    let body = format_data(&tensor.to_data(), "tensor(".len());
+    match device {
+        DeviceSpec::Cpu => format!("tensor({body})"),
+        other => format!("tensor({body}, device='{other}')"),
+    }
+}
+
+/// Formats tensor data as PyTorch's nested-list body (without `tensor(`…`)`); `indent` is the
+/// column the body starts at.
+pub fn format_data(data: &TensorData, indent: usize) -> String {
+    let values: Vec<f64> = data
+        .iter::<f64>()
+        .collect();
+    let integral = values.iter().all(|v| v.fract() == 0.0 && v.abs() < 1e8);
+    let texts: Vec<String> = values
+        .iter()
+        .map(|v| if integral { format!("{v:.0}.") } else { format!("{v:.4}") })
+        .collect();
+    let width = texts.iter().map(String::len).max().unwrap_or(0);
+    let padded: Vec<String> = texts.iter().map(|t| format!("{t:>width$}")).collect();
+    if data.shape.is_empty() {
+        return padded.into_iter().next().unwrap_or_default();
+    }
+    nest(&padded, &data.shape, indent)
+}
+
+fn nest(items: &[String], shape: &[usize], indent: usize) -> String {
+    match shape {
+        [] => items.first().cloned().unwrap_or_default(),
+        [_] => format!("[{}]", items.join(", ")),
+        [outer, inner @ ..] => {
+            let chunk = inner.iter().product::<usize>().max(1);
+            let blank_lines = "\n".repeat(inner.len());
+            let separator = format!(",{blank_lines}{}", " ".repeat(indent + 1));
+            let rows: Vec<String> = (0..*outer)
+                .map(|i| nest(&items[i * chunk..(i + 1) * chunk], inner, indent + 1))
+                .collect();
+            format!("[{}]", rows.join(&separator))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_like_pytorch() {
+        let data = TensorData::new(vec![1.0f32; 6], [2, 3]);
+        assert_eq!(format_data(&data, 7), "[[1., 1., 1.],\n        [1., 1., 1.]]");
+        let data = TensorData::new(vec![0.7802f32, -0.25], [2, 1]);
+        assert_eq!(format_data(&data, 7), "[[ 0.7802],\n        [-0.2500]]");
+        let data = TensorData::new((0..8).map(|v| v as f32).collect::<Vec<_>>(), [2, 2, 2]);
+        assert_eq!(
+            format_data(&data, 7),
+            "[[[0., 1.],\n         [2., 3.]],\n\n        [[4., 5.],\n         [6., 7.]]]"
+        );
+        let data = TensorData::new(vec![3.0f32], [1]);
+        assert_eq!(format_data(&data, 7), "[3.]");
+    }
+}

@@ -1,0 +1,17 @@
+//! The chapter's tour: every implemented section of D2L chapter 5, in book order.
+//!
+//! Run: `cargo run --release --example tour`. The backend is the default CPU one (ndarray);
+//! with more backends compiled in, `D2L_BACKEND` picks one.
+
+#[path = "../sec5_6_gpus/main.rs"]
+mod sec5_6_gpus;
+
+use d2l::device::backend::run_selected;
+
+fn main() {
+    println!("Dive into Deep Learning, chapter 5 — Deep Learning Computation, on Burn\n");
+    if let Err(err) = run_selected(sec5_6_gpus::Section) {
+        eprintln!("tour: {err}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,27 @@
+//! `cargo xtask bench <name>`: run one of the project's benchmarks in release mode.
+//!
+//! | name      | what it measures                                   | target                     |
+//! |-----------|----------------------------------------------------|----------------------------|
+//! | `devices` | D2L §5.6 exercises: CPU vs GPU matmul, host syncs, two devices | `d2l-device/benches/devices.rs` |
+//!
+//! Extra arguments are passed to the benchmark program; results go to stdout and `target/bench/`.
+
+/// `(name, package, bench target, features)` of every benchmark.
+const BENCHES: [(&str, &str, &str, &str); 1] =
+    [("devices", "d2l-device", "devices", "ndarray,flex,wgpu,cuda")];
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let names = || BENCHES.iter().map(|b| b.0).collect::<Vec<_>>().join(", ");
+    let Some((name, rest)) = args.split_first() else {
+        return Err(format!("which benchmark? ({})", names()));
+    };
+    let Some(&(_, package, target, features)) = BENCHES.iter().find(|b| b.0 == name) else {
+        return Err(format!("unknown benchmark `{name}` (expected {})", names()));
+    };
+    let status = crate::cargo()
+        .args(["bench", "--package", package, "--bench", target, "--features", features, "--"])
+        .args(rest)
+        .status()
+        .map_err(|err| format!("cannot start cargo: {err}"))?;
+    if status.success() { Ok(()) } else { Err(format!("benchmark `{name}` failed")) }
+}

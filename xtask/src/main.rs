@@ -1,0 +1,59 @@
+//! `cargo xtask <command>`: project automation for d2l-burn, with no dependencies beyond std.
+//!
+//! Commands:
+//! - `test-all-backends [--backends a,b] [--keep-going]`: the workspace test suite once per
+//!   backend (one backend per process), then a summary table.
+//! - `bench <devices|blocks|…>`: a named benchmark in release mode.
+
+mod bench;
+mod test_all_backends;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  test-all-backends [--backends ndarray,flex,wgpu,cuda] [--keep-going]
+      run the whole test suite once per backend and print a summary table
+  bench <name> [args…]
+      run a benchmark in release mode (names: devices)
+  help
+      print this message";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, rest) = match args.split_first() {
+        Some((command, rest)) => (command.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match command {
+        "test-all-backends" => test_all_backends::run(rest),
+        "bench" => bench::run(rest),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `cargo`, as the running cargo names itself (`$CARGO`), so toolchain overrides carry over.
+fn cargo() -> std::process::Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = std::process::Command::new(cargo);
+    command.current_dir(workspace_root());
+    command
+}
+
+fn workspace_root() -> std::path::PathBuf {
+    let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
