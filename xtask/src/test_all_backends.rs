@@ -109,6 +109,11 @@ fn run_suite(backend: &str, with_docs: bool) -> Outcome {
         // Mesa's Vulkan loader complains on every device creation without one.
         let dir = std::env::temp_dir().join("d2l-xdg-runtime");
         if std::fs::create_dir_all(&dir).is_ok() {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+            }
             command.env("XDG_RUNTIME_DIR", dir);
         }
     }

@@ -1,0 +1,26 @@
+//! Every example's body runs on the backend `D2L_BACKEND` selects.
+
+use d2l::device::backend_test;
+
+#[path = "../../../../examples/sec5_6_gpus/main.rs"]
+mod sec5_6_gpus;
+
+backend_test! {
+    fn sec5_6_gpus_runs<B>(device) {
+        sec5_6_gpus::Section.run::<B>(device);
+    }
+}
+
+backend_test! {
+    fn torch_repr_names_non_cpu_devices<B>(device) {
+        let x = burn::tensor::Tensor::<B, 2>::ones([2, 3], device);
+        let shown = d2l::print::torch_repr(&x);
+        let name = d2l::device::device_name::<B>(device);
+        let body = "tensor([[1., 1., 1.],\n        [1., 1., 1.]]";
+        if name == d2l::device::DeviceSpec::Cpu {
+            assert_eq!(shown, format!("{body})"));
+        } else {
+            assert_eq!(shown, format!("{body}, device='{name}')"));
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration tests of the facade: examples run on the selected backend, the examples index
+//! matches the manifest, and PyTorch-style printing.
+
+mod examples;
+mod tidy;
