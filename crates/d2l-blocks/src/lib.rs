@@ -1,13 +1,54 @@
 //! Blocks for d2l-burn: D2L §5.1 ("Layers and Modules") on Burn.
 //!
-//! **Status: skeleton.** This crate will hold the `Block` abstraction (forward + registered
-//! children + registered parameters), a heterogeneous, dynamic `Sequential` that is a real Burn
-//! `Module` (optimizers, `fork`/`to_device`, `Autodiff::valid`, burn-store), PyTorch's
-//! `print(net)` tree, and the book's blocks (`MLP`, `MySequential`, `FixedHiddenMLP`,
-//! `NestMLP`). It is the core the other crates build on; see `docs/ARCHITECTURE.md`.
+//! - [`Forward`] + [`impl_block!`] make any `#[derive(Module)]` struct a [`Block`]; Burn's
+//!   `Linear`, `Relu`, `Sigmoid`, `Tanh`, `Gelu` and `Dropout` are blocks already.
+//! - [`Sequential`] chains blocks of any types, is indexed (`net[2]`, `rgnet[0][1][0]`),
+//!   typed ([`Sequential::child`]), iterable, printable like PyTorch, and is a real Burn
+//!   `Module` (optimizers, `num_params`, `fork`/`to_device`, `valid()`, recorders, burn-store).
+//! - [`Activation`] carries a tensor of any rank between blocks, so that a rank or width
+//!   mismatch is a [`BlockError`] naming the child's path and both shapes, never a panic.
+//! - [`book`]: the section's blocks (`Mlp`, `MySequential`, `FixedHiddenMlp`, `NestMlp`) and
+//!   exercises (`ParallelBlock`, [`book::stack`]).
 //!
-//! It depends on `d2l-device` (device checks between children) and nothing else of ours.
-//! Sibling crates: `d2l-device` (§5.6), `d2l-params` (§5.2), `d2l-layers` (§5.3–5.4),
-//! `d2l-io` (§5.5).
+//! ```
+//! use burn::backend::NdArray;
+//! use burn::nn::{LinearConfig, Relu};
+//! use burn::tensor::Tensor;
+//! use d2l_blocks::{BlockError, Sequential};
+//!
+//! let device = Default::default();
+//! let net = Sequential::<NdArray>::new()
+//!     .add(LinearConfig::new(20, 256).init(&device))
+//!     .add(Relu::new())
+//!     .add(LinearConfig::new(256, 10).init(&device));
+//! assert_eq!(
+//!     net.to_string(),
+//!     "Sequential(\n  (0): Linear(in_features=20, out_features=256, bias=True)\n  (1): ReLU()\n  \
+//!      (2): Linear(in_features=256, out_features=10, bias=True)\n)"
+//! );
+//! // A batch of the wrong width is an error naming the layer and the shapes.
+//! let err = net.forward(Tensor::<NdArray, 2>::ones([2, 8], &device)).unwrap_err();
+//! assert_eq!(err.to_string(), "layer `0`: expected input width 20, got shape [2, 8]");
+//! ```
+//!
+//! Sibling crates: `d2l-device` (§5.6) below this one; `d2l-params` (§5.2), `d2l-layers`
+//! (§5.3–5.4) and `d2l-io` (§5.5) above it.
+
+mod activation;
+mod block;
+pub mod book;
+mod builtin;
+mod display;
+mod error;
+mod sequential;
+
+pub use activation::{Activation, MAX_RANK, RankFn};
+pub use block::{Block, ErasedMapper, ErasedVisitor, Forward, Lift, ReifyMapper, ReifyVisitor};
+pub use display::tree;
+pub use error::BlockError;
+pub use sequential::{ParamItem, Sequential, SequentialRecord};
 
 pub use d2l_device;
+
+#[doc(hidden)]
+pub use burn as __burn;

@@ -12,7 +12,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use burn::tensor::{Distribution, Tensor};
+use burn::tensor::{Distribution, ElementConversion, Tensor};
 use d2l_device::backend::{BackendKind, BackendTask, DeviceBackend, run_on};
 use d2l_device::try_gpu;
 use plotters::prelude::*;
@@ -76,7 +76,7 @@ impl BackendTask for Bench<'_> {
             let mut x = a.clone();
             for _ in 0..config.steps {
                 x = x.clone().matmul(a.clone()) / 100.0;
-                let norm: f32 = x.clone().powi_scalar(2).sum().sqrt().into_scalar().into();
+                let norm: f32 = x.clone().powi_scalar(2).sum().sqrt().into_scalar().elem();
                 std::hint::black_box(norm);
             }
         });

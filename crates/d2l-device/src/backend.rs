@@ -145,6 +145,7 @@ pub trait DeviceBackend: Backend {
     fn spec_of(device: &Self::Device) -> DeviceSpec;
 }
 
+#[cfg_attr(not(any(feature = "ndarray", feature = "flex", feature = "wgpu", feature = "cuda")), allow(dead_code))]
 fn unsupported(spec: DeviceSpec, backend: BackendKind, hint: &str) -> DeviceError {
     DeviceError::Unsupported {
         requested: spec.to_string(),
@@ -153,6 +154,7 @@ fn unsupported(spec: DeviceSpec, backend: BackendKind, hint: &str) -> DeviceErro
     }
 }
 
+#[cfg_attr(not(any(feature = "ndarray", feature = "flex", feature = "wgpu", feature = "cuda")), allow(dead_code))]
 fn pick_gpu<D: Clone>(
     spec: DeviceSpec,
     backend: BackendKind,
@@ -167,6 +169,7 @@ fn pick_gpu<D: Clone>(
 }
 
 /// Device rules shared by the CPU-only backends.
+#[allow(unused_macros)]
 macro_rules! cpu_backend {
     ($backend:ty, $kind:expr) => {
         impl DeviceBackend for $backend {
@@ -397,6 +400,7 @@ pub trait BackendTask {
 /// # Errors
 /// [`DeviceError::Backend`] if `kind` is not compiled in, [`DeviceError::NoDriver`] if it
 /// cannot run on this machine.
+#[allow(unused_variables)]
 pub fn run_on<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output, DeviceError> {
     kind.ensure_compiled()?;
     match kind {
@@ -413,6 +417,7 @@ pub fn run_on<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output, D
     }
 }
 
+#[allow(dead_code)]
 fn run_probed<B: DeviceBackend, T: BackendTask>(task: T) -> Result<T::Output, DeviceError> {
     B::probe()?;
     Ok(task.run::<B>(&B::Device::default()))

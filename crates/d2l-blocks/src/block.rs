@@ -1,0 +1,373 @@
+//! [`Block`]: the object-safe face of a Burn module inside a dynamic container, and
+//! [`Forward`]: what a user writes to make a module a block.
+
+use core::any::Any;
+use core::fmt::Debug;
+use std::sync::Arc;
+
+use burn::module::{ModuleMapper, ModuleVisitor, Param};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Bool, Int, Tensor};
+
+use crate::{Activation, BlockError};
+
+/// The forward pass and PyTorch-style description of a block (D2L §5.1).
+///
+/// Implement this for a `#[derive(Module)]` struct, then make it a [`Block`] with
+/// [`impl_block!`](crate::impl_block). Burn's `Linear`, `Relu`, `Sigmoid`, `Tanh`, `Gelu` and
+/// `Dropout` implement it already.
+pub trait Forward<B: Backend> {
+    /// Runs the block on `x`.
+    ///
+    /// # Errors
+    /// [`BlockError`] with an empty path for a bad input (wrong rank, width or device); the
+    /// enclosing container adds the path.
+    fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError>;
+
+    /// PyTorch's `repr` of the block: `Linear(in_features=20, out_features=256, bias=True)`,
+    /// `ReLU()`, or a multi-line tree built with [`tree`](crate::tree).
+    fn repr(&self) -> String;
+}
+
+/// A rank-erased view of a Burn visitor, so that it can cross a `dyn Block` boundary.
+///
+/// Parameters travel as `&dyn Any` holding a `Param<Tensor<B, rank>>` (of the float, int or
+/// bool kind); the receiving side downcasts at the matching const rank.
+pub trait ErasedVisitor<B: Backend> {
+    /// Burn's `enter_module`.
+    fn enter_module(&mut self, name: &str, container_type: &str);
+    /// Burn's `exit_module`.
+    fn exit_module(&mut self, name: &str, container_type: &str);
+    /// A float parameter of the given rank.
+    fn visit_float(&mut self, rank: usize, param: &dyn Any);
+    /// An int parameter of the given rank.
+    fn visit_int(&mut self, rank: usize, param: &dyn Any);
+    /// A bool parameter of the given rank.
+    fn visit_bool(&mut self, rank: usize, param: &dyn Any);
+}
+
+/// A rank-erased view of a Burn mapper (see [`ErasedVisitor`]); parameters travel boxed.
+pub trait ErasedMapper<B: Backend> {
+    /// Burn's `enter_module`.
+    fn enter_module(&mut self, name: &str, container_type: &str);
+    /// Burn's `exit_module`.
+    fn exit_module(&mut self, name: &str, container_type: &str);
+    /// Maps a float parameter of the given rank.
+    fn map_float(&mut self, rank: usize, param: Box<dyn Any>) -> Box<dyn Any>;
+    /// Maps an int parameter of the given rank.
+    fn map_int(&mut self, rank: usize, param: Box<dyn Any>) -> Box<dyn Any>;
+    /// Maps a bool parameter of the given rank.
+    fn map_bool(&mut self, rank: usize, param: Box<dyn Any>) -> Box<dyn Any>;
+}
+
+/// Turns an inner-backend block back into its autodiff twin (`AutodiffModule::from_inner`).
+pub type Lift<B> = Arc<
+    dyn Fn(Box<dyn Block<<B as AutodiffBackend>::InnerBackend>>) -> Box<dyn Block<B>> + Send + Sync,
+>;
+
+/// A Burn module with a forward pass, usable as a child of [`Sequential`](crate::Sequential).
+///
+/// Object-safe: Burn's generic `Module` methods are routed through [`ErasedVisitor`] and
+/// [`ErasedMapper`]. Implement it with [`impl_block!`](crate::impl_block), never by hand.
+pub trait Block<B: Backend>: Send + Sync + Debug + 'static {
+    /// Runs the block (see [`Forward::forward`]).
+    ///
+    /// # Errors
+    /// As [`Forward::forward`].
+    fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError>;
+    /// PyTorch's `repr` (see [`Forward::repr`]).
+    fn describe(&self) -> String;
+    /// The Rust type name, for debugging and `apply`-style visits.
+    fn type_name(&self) -> &'static str;
+    /// The block as `Any`, to downcast to its concrete type.
+    fn as_any(&self) -> &dyn Any;
+    /// The block as mutable `Any`, to edit it in place.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// The boxed block as `Any`, to take its concrete value back.
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+    /// A deep copy (Burn's `Clone`: parameters keep their ids).
+    fn clone_box(&self) -> Box<dyn Block<B>>;
+    /// Burn's `Module::visit`, rank-erased.
+    fn visit_erased(&self, visitor: &mut dyn ErasedVisitor<B>);
+    /// Burn's `Module::map`, rank-erased.
+    fn map_erased(self: Box<Self>, mapper: &mut dyn ErasedMapper<B>) -> Box<dyn Block<B>>;
+    /// Burn's `Module::collect_devices`.
+    fn collect_devices_erased(&self, devices: Vec<B::Device>) -> Vec<B::Device>;
+    /// Burn's `Module::fork`.
+    fn fork_boxed(self: Box<Self>, device: &B::Device) -> Box<dyn Block<B>>;
+    /// Burn's `Module::to_device`.
+    fn to_device_boxed(self: Box<Self>, device: &B::Device) -> Box<dyn Block<B>>;
+    /// Burn's `Module::num_params`.
+    fn num_params_erased(&self) -> usize;
+    /// Burn's `AutodiffModule::valid`, with the way back (`from_inner`).
+    fn valid_boxed(&self) -> (Box<dyn Block<B::InnerBackend>>, Lift<B>)
+    where
+        B: AutodiffBackend;
+}
+
+impl<B: Backend> Clone for Box<dyn Block<B>> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+/// Turns a concrete Burn visitor into an [`ErasedVisitor`] (the container side).
+pub(crate) struct EraseVisitor<'a, V>(pub(crate) &'a mut V);
+
+/// Turns an [`ErasedVisitor`] back into a Burn visitor (the child side).
+pub struct ReifyVisitor<'a, B: Backend>(pub &'a mut dyn ErasedVisitor<B>);
+
+/// Turns a concrete Burn mapper into an [`ErasedMapper`] (the container side).
+pub(crate) struct EraseMapper<'a, M>(pub(crate) &'a mut M);
+
+/// Turns an [`ErasedMapper`] back into a Burn mapper (the child side).
+pub struct ReifyMapper<'a, B: Backend>(pub &'a mut dyn ErasedMapper<B>);
+
+/// Calls `$body` with `$d` bound to the const rank `$rank` (1..=6); other ranks are skipped.
+macro_rules! with_rank {
+    ($rank:expr, $d:ident => $body:expr) => {
+        match $rank {
+            1 => { const $d: usize = 1; $body }
+            2 => { const $d: usize = 2; $body }
+            3 => { const $d: usize = 3; $body }
+            4 => { const $d: usize = 4; $body }
+            5 => { const $d: usize = 5; $body }
+            6 => { const $d: usize = 6; $body }
+            _ => unreachable!("Burn parameters have rank 1..=6"),
+        }
+    };
+}
+
+impl<B: Backend, V: ModuleVisitor<B>> ErasedVisitor<B> for EraseVisitor<'_, V> {
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        self.0.enter_module(name, container_type);
+    }
+    fn exit_module(&mut self, name: &str, container_type: &str) {
+        self.0.exit_module(name, container_type);
+    }
+    fn visit_float(&mut self, rank: usize, param: &dyn Any) {
+        with_rank!(rank, D => if let Some(p) = param.downcast_ref::<Param<Tensor<B, D>>>() {
+            self.0.visit_float::<D>(p)
+        })
+    }
+    fn visit_int(&mut self, rank: usize, param: &dyn Any) {
+        with_rank!(rank, D => if let Some(p) = param.downcast_ref::<Param<Tensor<B, D, Int>>>() {
+            self.0.visit_int::<D>(p)
+        })
+    }
+    fn visit_bool(&mut self, rank: usize, param: &dyn Any) {
+        with_rank!(rank, D => if let Some(p) = param.downcast_ref::<Param<Tensor<B, D, Bool>>>() {
+            self.0.visit_bool::<D>(p)
+        })
+    }
+}
+
+impl<B: Backend> ModuleVisitor<B> for ReifyVisitor<'_, B> {
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        self.0.enter_module(name, container_type);
+    }
+    fn exit_module(&mut self, name: &str, container_type: &str) {
+        self.0.exit_module(name, container_type);
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        self.0.visit_float(D, param);
+    }
+    fn visit_int<const D: usize>(&mut self, param: &Param<Tensor<B, D, Int>>) {
+        self.0.visit_int(D, param);
+    }
+    fn visit_bool<const D: usize>(&mut self, param: &Param<Tensor<B, D, Bool>>) {
+        self.0.visit_bool(D, param);
+    }
+}
+
+fn reboxed<T: 'static>(param: Box<dyn Any>, f: impl FnOnce(T) -> T) -> Box<dyn Any> {
+    match param.downcast::<T>() {
+        Ok(p) => Box::new(f(*p)),
+        Err(other) => other,
+    }
+}
+
+impl<B: Backend, M: ModuleMapper<B>> ErasedMapper<B> for EraseMapper<'_, M> {
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        self.0.enter_module(name, container_type);
+    }
+    fn exit_module(&mut self, name: &str, container_type: &str) {
+        self.0.exit_module(name, container_type);
+    }
+    fn map_float(&mut self, rank: usize, param: Box<dyn Any>) -> Box<dyn Any> {
+        with_rank!(rank, D => reboxed(param, |p: Param<Tensor<B, D>>| self.0.map_float::<D>(p)))
+    }
+    fn map_int(&mut self, rank: usize, param: Box<dyn Any>) -> Box<dyn Any> {
+        with_rank!(rank, D => reboxed(param, |p: Param<Tensor<B, D, Int>>| self.0.map_int::<D>(p)))
+    }
+    fn map_bool(&mut self, rank: usize, param: Box<dyn Any>) -> Box<dyn Any> {
+        with_rank!(rank, D => reboxed(param, |p: Param<Tensor<B, D, Bool>>| self.0.map_bool::<D>(p)))
+    }
+}
+
+fn unboxed<T: 'static>(mapped: Box<dyn Any>) -> T {
+    match mapped.downcast::<T>() {
+        Ok(p) => *p,
+        // EraseMapper returns the value it was given, at the type it was given.
+        Err(_) => unreachable!("a rank-erased mapper changed a parameter's type"),
+    }
+}
+
+impl<B: Backend> ModuleMapper<B> for ReifyMapper<'_, B> {
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        self.0.enter_module(name, container_type);
+    }
+    fn exit_module(&mut self, name: &str, container_type: &str) {
+        self.0.exit_module(name, container_type);
+    }
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        unboxed(self.0.map_float(D, Box::new(param)))
+    }
+    fn map_int<const D: usize>(
+        &mut self,
+        param: Param<Tensor<B, D, Int>>,
+    ) -> Param<Tensor<B, D, Int>> {
+        unboxed(self.0.map_int(D, Box::new(param)))
+    }
+    fn map_bool<const D: usize>(
+        &mut self,
+        param: Param<Tensor<B, D, Bool>>,
+    ) -> Param<Tensor<B, D, Bool>> {
+        unboxed(self.0.map_bool(D, Box::new(param)))
+    }
+}
+
+/// Makes a type that implements Burn's `Module` and this crate's [`Forward`] a [`Block`].
+///
+/// Two forms: `impl_block!(MyBlock<B>)` for a struct generic over its backend (as
+/// `#[derive(Module)]` structs are), `impl_block!(MyActivation)` for a module without a
+/// backend parameter (like Burn's `Relu`).
+///
+/// ```
+/// use burn::prelude::*;
+/// use burn::nn::{Linear, LinearConfig};
+/// use d2l_blocks::{Activation, BlockError, Forward, impl_block, tree};
+///
+/// /// The book's `MLP`: one hidden layer of 256 ReLUs, 10 outputs.
+/// #[derive(Module, Debug)]
+/// pub struct Mlp<B: Backend> {
+///     hidden: Linear<B>,
+///     output: Linear<B>,
+/// }
+///
+/// impl<B: Backend> Forward<B> for Mlp<B> {
+///     fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
+///         let x = Forward::forward(&self.hidden, x).map_err(|e| e.within("hidden"))?;
+///         let x = burn::tensor::activation::relu(x.into_tensor::<2>()?);
+///         Forward::forward(&self.output, x.into()).map_err(|e| e.within("output"))
+///     }
+///     fn repr(&self) -> String {
+///         tree("Mlp", [("hidden", Forward::<B>::repr(&self.hidden)), ("output", Forward::<B>::repr(&self.output))])
+///     }
+/// }
+/// impl_block!(Mlp<B>);
+/// ```
+#[macro_export]
+macro_rules! impl_block {
+    ($ty:ident < $b:ident >) => {
+        impl<$b: $crate::__burn::tensor::backend::Backend> $crate::Block<$b> for $ty<$b> {
+            $crate::__block_methods!($b, $ty<$b>, |inner| {
+                <$ty<$b> as $crate::__burn::module::AutodiffModule<$b>>::from_inner(inner)
+            }, $ty<<$b as $crate::__burn::tensor::backend::AutodiffBackend>::InnerBackend>);
+        }
+    };
+    ($ty:ident) => {
+        impl<B: $crate::__burn::tensor::backend::Backend> $crate::Block<B> for $ty {
+            $crate::__block_methods!(B, $ty, |inner| inner, $ty);
+        }
+    };
+}
+
+/// The body shared by both forms of [`impl_block!`]. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __block_methods {
+    ($b:ident, $self_ty:ty, |$inner:ident| $from_inner:expr, $inner_ty:ty) => {
+        fn forward(
+            &self,
+            x: $crate::Activation<$b>,
+        ) -> ::core::result::Result<$crate::Activation<$b>, $crate::BlockError> {
+            <Self as $crate::Forward<$b>>::forward(self, x)
+        }
+        fn describe(&self) -> ::std::string::String {
+            <Self as $crate::Forward<$b>>::repr(self)
+        }
+        fn type_name(&self) -> &'static str {
+            ::core::any::type_name::<Self>()
+        }
+        fn as_any(&self) -> &dyn ::core::any::Any {
+            self
+        }
+        fn as_any_mut(&mut self) -> &mut dyn ::core::any::Any {
+            self
+        }
+        fn into_any(self: ::std::boxed::Box<Self>) -> ::std::boxed::Box<dyn ::core::any::Any> {
+            self
+        }
+        fn clone_box(&self) -> ::std::boxed::Box<dyn $crate::Block<$b>> {
+            ::std::boxed::Box::new(::core::clone::Clone::clone(self))
+        }
+        fn visit_erased(&self, visitor: &mut dyn $crate::ErasedVisitor<$b>) {
+            $crate::__burn::module::Module::<$b>::visit(self, &mut $crate::ReifyVisitor(visitor));
+        }
+        fn map_erased(
+            self: ::std::boxed::Box<Self>,
+            mapper: &mut dyn $crate::ErasedMapper<$b>,
+        ) -> ::std::boxed::Box<dyn $crate::Block<$b>> {
+            ::std::boxed::Box::new($crate::__burn::module::Module::<$b>::map(
+                *self,
+                &mut $crate::ReifyMapper(mapper),
+            ))
+        }
+        fn collect_devices_erased(
+            &self,
+            devices: ::std::vec::Vec<<$b as $crate::__burn::tensor::backend::BackendTypes>::Device>,
+        ) -> ::std::vec::Vec<<$b as $crate::__burn::tensor::backend::BackendTypes>::Device> {
+            $crate::__burn::module::Module::<$b>::collect_devices(self, devices)
+        }
+        fn fork_boxed(
+            self: ::std::boxed::Box<Self>,
+            device: &<$b as $crate::__burn::tensor::backend::BackendTypes>::Device,
+        ) -> ::std::boxed::Box<dyn $crate::Block<$b>> {
+            ::std::boxed::Box::new($crate::__burn::module::Module::<$b>::fork(*self, device))
+        }
+        fn to_device_boxed(
+            self: ::std::boxed::Box<Self>,
+            device: &<$b as $crate::__burn::tensor::backend::BackendTypes>::Device,
+        ) -> ::std::boxed::Box<dyn $crate::Block<$b>> {
+            ::std::boxed::Box::new($crate::__burn::module::Module::<$b>::to_device(*self, device))
+        }
+        fn num_params_erased(&self) -> usize {
+            $crate::__burn::module::Module::<$b>::num_params(self)
+        }
+        fn valid_boxed(
+            &self,
+        ) -> (
+            ::std::boxed::Box<
+                dyn $crate::Block<<$b as $crate::__burn::tensor::backend::AutodiffBackend>::InnerBackend>,
+            >,
+            $crate::Lift<$b>,
+        )
+        where
+            $b: $crate::__burn::tensor::backend::AutodiffBackend,
+        {
+            let valid = <Self as $crate::__burn::module::AutodiffModule<$b>>::valid(self);
+            let lift: $crate::Lift<$b> = ::std::sync::Arc::new(|boxed| {
+                let any = $crate::Block::into_any(boxed);
+                let $inner: $inner_ty = match any.downcast::<$inner_ty>() {
+                    ::core::result::Result::Ok(inner) => *inner,
+                    ::core::result::Result::Err(_) => {
+                        unreachable!("a lift is only applied to the block valid() produced")
+                    }
+                };
+                ::std::boxed::Box::new($from_inner)
+            });
+            (::std::boxed::Box::new(valid), lift)
+        }
+    };
+}

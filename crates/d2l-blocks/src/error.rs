@@ -1,0 +1,108 @@
+//! The one error type of this crate.
+
+use thiserror::Error;
+
+/// What can go wrong when building or running a block tree.
+///
+/// Errors raised inside a child carry the child's path (`0.block 1.2`, PyTorch's dotted names),
+/// prefixed on the way out by each enclosing [`Sequential`](crate::Sequential). Shapes are the
+/// full input shapes; widths follow PyTorch's `in_features` (the last dimension).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BlockError {
+    /// The input has a rank the block cannot take.
+    #[error("layer `{path}`: expected a rank-{expected} input, got shape {actual:?}")]
+    Rank {
+        /// Dotted path of the block that rejected the input (empty: the top block).
+        path: String,
+        /// The rank the block needs (or the lowest rank it accepts).
+        expected: usize,
+        /// The input's shape.
+        actual: Vec<usize>,
+    },
+    /// The input's last dimension is not the block's input width.
+    #[error("layer `{path}`: expected input width {expected}, got shape {actual:?}")]
+    Width {
+        /// Dotted path of the block that rejected the input.
+        path: String,
+        /// The block's input width (`in_features`).
+        expected: usize,
+        /// The input's shape.
+        actual: Vec<usize>,
+    },
+    /// The input is on another device than the block's parameters.
+    #[error("layer `{path}`: parameters are on {expected} but the input is on {actual}")]
+    Device {
+        /// Dotted path of the block.
+        path: String,
+        /// The parameters' device.
+        expected: String,
+        /// The input's device.
+        actual: String,
+    },
+    /// No child at this position.
+    #[error("no child at index {index}: the Sequential has {len} children")]
+    Index {
+        /// The index asked for.
+        index: usize,
+        /// How many children there are.
+        len: usize,
+    },
+    /// Two children with the same name in one container.
+    #[error("a child named `{name}` already exists")]
+    DuplicateName {
+        /// The repeated name.
+        name: String,
+    },
+    /// A block-specific failure.
+    #[error("layer `{path}`: {message}")]
+    Custom {
+        /// Dotted path of the block.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl BlockError {
+    /// The dotted path of the block the error comes from (empty for the top block).
+    pub fn path(&self) -> &str {
+        match self {
+            BlockError::Rank { path, .. }
+            | BlockError::Width { path, .. }
+            | BlockError::Device { path, .. }
+            | BlockError::Custom { path, .. } => path,
+            BlockError::Index { .. } | BlockError::DuplicateName { .. } => "",
+        }
+    }
+
+    /// The same error, seen from the parent that holds the failing block as child `name`.
+    pub fn within(mut self, name: &str) -> Self {
+        let prefix = |path: &mut String| {
+            *path = if path.is_empty() { name.to_owned() } else { format!("{name}.{path}") };
+        };
+        match &mut self {
+            BlockError::Rank { path, .. }
+            | BlockError::Width { path, .. }
+            | BlockError::Device { path, .. }
+            | BlockError::Custom { path, .. } => prefix(path),
+            BlockError::Index { .. } | BlockError::DuplicateName { .. } => {}
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_grow_from_the_inside_out() {
+        let err = BlockError::Width { path: String::new(), expected: 8, actual: vec![2, 4] };
+        let err = err.within("2").within("block 1").within("0");
+        assert_eq!(err.path(), "0.block 1.2");
+        assert_eq!(
+            err.to_string(),
+            "layer `0.block 1.2`: expected input width 8, got shape [2, 4]"
+        );
+    }
+}

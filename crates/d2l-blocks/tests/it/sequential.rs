@@ -1,0 +1,162 @@
+//! `Sequential`: building, indexing, printing, errors (D2L §5.1.2).
+
+use burn::nn::{Linear, LinearConfig, Relu};
+use burn::tensor::Tensor;
+use d2l_blocks::{Activation, BlockError, Sequential};
+use d2l_device::backend_test;
+
+use crate::{check, constant_linear};
+
+const NET_REPR: &str = "Sequential(
+  (0): Linear(in_features=20, out_features=256, bias=True)
+  (1): ReLU()
+  (2): Linear(in_features=256, out_features=10, bias=True)
+)";
+
+backend_test! {
+    fn prints_like_pytorch<B>(device) {
+        let net = Sequential::<B>::new()
+            .add(LinearConfig::new(20, 256).init(device))
+            .add(Relu::new())
+            .add(LinearConfig::new(256, 10).init(device));
+        assert_eq!(format!("{net}"), NET_REPR);
+        assert_eq!(format!("{}", &net[1]), "ReLU()");
+        assert_eq!(Sequential::<B>::new().to_string(), "Sequential()");
+    }
+}
+
+/// The book's `rgnet` (§5.2.2), printed as PyTorch prints it.
+const RGNET_REPR: &str = "Sequential(
+  (0): Sequential(
+    (block 0): Sequential(
+      (0): Linear(in_features=4, out_features=8, bias=True)
+      (1): ReLU()
+      (2): Linear(in_features=8, out_features=4, bias=True)
+      (3): ReLU()
+    )
+    (block 1): Sequential(
+      (0): Linear(in_features=4, out_features=8, bias=True)
+      (1): ReLU()
+      (2): Linear(in_features=8, out_features=4, bias=True)
+      (3): ReLU()
+    )
+  )
+  (1): Linear(in_features=4, out_features=1, bias=True)
+)";
+
+fn block1<B: burn::tensor::backend::Backend>(device: &B::Device) -> Sequential<B> {
+    Sequential::new()
+        .add(LinearConfig::new(4, 8).init(device))
+        .add(Relu::new())
+        .add(LinearConfig::new(8, 4).init(device))
+        .add(Relu::new())
+}
+
+fn rgnet<B: burn::tensor::backend::Backend>(device: &B::Device) -> Sequential<B> {
+    let block2 = (0..2).fold(Sequential::new(), |net, i| {
+        net.add_named(format!("block {i}"), block1(device)).expect("fresh names")
+    });
+    Sequential::new().add(block2).add(LinearConfig::new(4, 1).init(device))
+}
+
+backend_test! {
+    fn nests_to_any_depth<B>(device) {
+        let net = rgnet::<B>(device);
+        assert_eq!(net.to_string(), RGNET_REPR);
+        // rgnet[0][1][0] is the first Linear of "block 1".
+        let inner = &net[0][1][0];
+        assert_eq!(inner.to_string(), "Linear(in_features=4, out_features=8, bias=True)");
+        assert!(inner.downcast_ref::<Linear<B>>().is_some());
+        assert!(net[0].as_sequential().and_then(|s| s.get_named("block 1")).is_some());
+        let names: Vec<&str> = net[0].as_sequential().expect("nested").iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["block 0", "block 1"]);
+        let y = net.forward_tensor::<2, 2>(Tensor::ones([2, 4], device)).expect("runs");
+        assert_eq!(y.dims(), [2, 1]);
+    }
+}
+
+backend_test! {
+    fn index_and_typed_access<B>(device) {
+        let mut net = Sequential::<B>::new()
+            .add(constant_linear(2, 3, 1.0, device))
+            .add(Relu::new());
+        assert_eq!(net.len(), 2);
+        assert!(!net.is_empty());
+        assert!(net.get(2).is_none());
+        assert_eq!(net.try_get(5).err(), Some(BlockError::Index { index: 5, len: 2 }));
+        assert!(net.child::<Relu>(0).is_none(), "wrong type is None");
+        let linear = net.child_mut::<Linear<B>>(0).expect("a Linear at 0");
+        linear.bias = None;
+        assert_eq!(net[0].to_string(), "Linear(in_features=2, out_features=3, bias=False)");
+        // x = [1, 2] through W = ones(2, 3), no bias: [3, 3, 3].
+        let y = net.forward_tensor::<1, 1>(Tensor::from_floats([1.0, 2.0], device)).expect("runs");
+        check(y, [3.0f32, 3.0, 3.0]);
+    }
+}
+
+backend_test! {
+    fn an_empty_sequential_is_the_identity<B>(device) {
+        let net = Sequential::<B>::new();
+        let y = net.forward_tensor::<2, 2>(Tensor::from_floats([[1.0, -2.0]], device)).expect("identity");
+        check(y, [[1.0f32, -2.0]]);
+    }
+}
+
+backend_test! {
+    fn duplicate_and_bad_names_are_errors<B>(device) {
+        let net = Sequential::<B>::new().add_named("block 0", Relu::new()).expect("fresh");
+        let err = net.add_named("block 0", Relu::new()).expect_err("duplicate");
+        assert_eq!(err, BlockError::DuplicateName { name: "block 0".into() });
+        assert!(Sequential::<B>::new().add_named("a.b", Relu::new()).is_err());
+        assert!(Sequential::<B>::new().add_named("", Relu::new()).is_err());
+        // A positional add never collides with an explicit numeric name.
+        let net = Sequential::<B>::new().add_named("0", Relu::new()).expect("fresh").add(Relu::new());
+        let names: Vec<&str> = net.iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["0", "1"]);
+    }
+}
+
+backend_test! {
+    fn width_mismatches_name_the_child_path<B>(device) {
+        let net = rgnet::<B>(device);
+        let err = net.forward(Tensor::<B, 2>::ones([2, 5], device)).expect_err("width 5 into 4");
+        assert_eq!(
+            err,
+            BlockError::Width { path: "0.block 0.0".into(), expected: 4, actual: vec![2, 5] }
+        );
+        assert_eq!(err.to_string(), "layer `0.block 0.0`: expected input width 4, got shape [2, 5]");
+        // A mismatch between consecutive children is caught at the second one.
+        let bad = Sequential::<B>::new()
+            .add(LinearConfig::new(4, 8).init(device))
+            .add(LinearConfig::new(6, 2).init(device));
+        let err = bad.forward(Tensor::<B, 2>::ones([3, 4], device)).expect_err("8 into 6");
+        assert_eq!(err, BlockError::Width { path: "1".into(), expected: 6, actual: vec![3, 8] });
+    }
+}
+
+backend_test! {
+    fn rank_one_and_rank_two_inputs_both_run<B>(device) {
+        let net = Sequential::<B>::new().add(constant_linear(3, 2, 0.5, device)).add(Relu::new());
+        // 0.5·(1+2+3) + 0.5 = 3.5 on each output.
+        let y1 = net.forward_tensor::<1, 1>(Tensor::from_floats([1.0, 2.0, 3.0], device)).expect("rank 1");
+        check(y1, [3.5f32, 3.5]);
+        let y2 = net.forward_tensor::<2, 2>(Tensor::from_floats([[1.0, 2.0, 3.0], [-4.0, 0.0, 0.0]], device)).expect("rank 2");
+        check(y2, [[3.5f32, 3.5], [0.0, 0.0]]);
+        // Asking for the wrong output rank is an error, not a panic.
+        let err = net.forward_tensor::<1, 2>(Tensor::from_floats([1.0, 2.0, 3.0], device)).expect_err("rank");
+        assert_eq!(err, BlockError::Rank { path: String::new(), expected: 2, actual: vec![2] });
+        let act = Activation::from(Tensor::<B, 3>::ones([1, 2, 3], device));
+        assert_eq!(net.forward(act).expect("rank 3").shape(), vec![1, 2, 2]);
+    }
+}
+
+backend_test! {
+    fn device_mismatch_is_a_typed_error<B>(device) {
+        let Some(other) = d2l_device::list_devices::<B>().into_iter().chain([B::Device::default()]).find(|d| d != device) else {
+            return;
+        };
+        let net = Sequential::<B>::new().add(constant_linear(2, 1, 1.0, device));
+        let err = net.forward(Tensor::<B, 2>::ones([1, 2], &other)).expect_err("devices differ");
+        assert!(matches!(err, BlockError::Device { ref path, .. } if path == "0"), "{err:?}");
+    }
+}
