@@ -3,6 +3,8 @@
 //! Run: `cargo run --release --example tour`. The backend is the default CPU one (ndarray);
 //! with more backends compiled in, `D2L_BACKEND` picks one.
 
+#[path = "../sec5_1_layers_and_blocks/main.rs"]
+mod sec5_1_layers_and_blocks;
 #[path = "../sec5_6_gpus/main.rs"]
 mod sec5_6_gpus;
 
@@ -10,8 +12,14 @@ use d2l::device::backend::run_selected;
 
 fn main() {
     println!("Dive into Deep Learning, chapter 5 — Deep Learning Computation, on Burn\n");
-    if let Err(err) = run_selected(sec5_6_gpus::Section) {
-        eprintln!("tour: {err}");
-        std::process::exit(1);
+    let sections = [
+        run_selected(sec5_1_layers_and_blocks::Section),
+        run_selected(sec5_6_gpus::Section).map(|()| println!()),
+    ];
+    for result in sections {
+        if let Err(err) = result {
+            eprintln!("tour: {err}");
+            std::process::exit(1);
+        }
     }
 }

@@ -3,12 +3,15 @@
 //! | name      | what it measures                                   | target                     |
 //! |-----------|----------------------------------------------------|----------------------------|
 //! | `devices` | D2L §5.6 exercises: CPU vs GPU matmul, host syncs, two devices | `d2l-device/benches/devices.rs` |
+//! | `blocks`  | D2L §5.1: dynamic `Sequential` vs `#[derive(Module)]` MLP          | `d2l-blocks/benches/blocks.rs`  |
 //!
 //! Extra arguments are passed to the benchmark program; results go to stdout and `target/bench/`.
 
 /// `(name, package, bench target, features)` of every benchmark.
-const BENCHES: [(&str, &str, &str, &str); 1] =
-    [("devices", "d2l-device", "devices", "ndarray,flex,wgpu,cuda")];
+const BENCHES: [(&str, &str, &str, &str); 2] = [
+    ("devices", "d2l-device", "devices", "ndarray,flex,wgpu,cuda"),
+    ("blocks", "d2l-blocks", "blocks", "d2l-device/ndarray,d2l-device/flex,d2l-device/wgpu,d2l-device/cuda"),
+];
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let names = || BENCHES.iter().map(|b| b.0).collect::<Vec<_>>().join(", ");

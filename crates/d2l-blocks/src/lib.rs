@@ -5,6 +5,8 @@
 //! - [`Sequential`] chains blocks of any types, is indexed (`net[2]`, `rgnet[0][1][0]`),
 //!   typed ([`Sequential::child`]), iterable, printable like PyTorch, and is a real Burn
 //!   `Module` (optimizers, `num_params`, `fork`/`to_device`, `valid()`, recorders, burn-store).
+//! - [`Shared`] ties one block to several positions (D2L §5.2.3): one storage, one optimizer
+//!   update per step, gradients summed.
 //! - [`Activation`] carries a tensor of any rank between blocks, so that a rank or width
 //!   mismatch is a [`BlockError`] naming the child's path and both shapes, never a panic.
 //! - [`book`]: the section's blocks (`Mlp`, `MySequential`, `FixedHiddenMlp`, `NestMlp`) and
@@ -41,12 +43,14 @@ mod builtin;
 mod display;
 mod error;
 mod sequential;
+mod shared;
 
 pub use activation::{Activation, MAX_RANK, RankFn};
 pub use block::{Block, ErasedMapper, ErasedVisitor, Forward, Lift, ReifyMapper, ReifyVisitor};
 pub use display::tree;
 pub use error::BlockError;
 pub use sequential::{ParamItem, Sequential, SequentialRecord};
+pub use shared::Shared;
 
 pub use d2l_device;
 

@@ -62,11 +62,13 @@ impl<B: Backend> Default for Sequential<B> {
 }
 
 impl<B: Backend> Clone for Sequential<B> {
+    /// A deep copy; a [`Shared`](crate::Shared) child is copied once, so ties hold inside the
+    /// copy and the copy does not alias the original.
     fn clone(&self) -> Self {
-        Self {
+        crate::shared::session(|| Self {
             children: self.children.iter().map(|(n, c)| (n.clone(), c.clone_box())).collect(),
             lifts: self.lifts.clone(),
-        }
+        })
     }
 }
 
@@ -287,13 +289,13 @@ impl<B: Backend> Module<B> for Sequential<B> {
 
     /// Like [`to_device`](Module::to_device), and each parameter starts a fresh autodiff graph.
     fn fork(self, device: &B::Device) -> Self {
-        self.map(&mut Relocate::<B> { device, detach: true })
+        self.map(&mut d2l_device::Relocate::fork(device))
     }
 
     /// Moves every parameter, staging copies through the host ([`d2l_device::transfer`]): Burn
     /// 0.21's own `to_device` panics between two wgpu devices.
     fn to_device(self, device: &B::Device) -> Self {
-        self.map(&mut Relocate::<B> { device, detach: false })
+        self.map(&mut d2l_device::Relocate::to(device))
     }
 
     fn visit<V: ModuleVisitor<B>>(&self, visitor: &mut V) {
@@ -304,18 +306,38 @@ impl<B: Backend> Module<B> for Sequential<B> {
         }
     }
 
+    /// Maps every child; a [`Shared`](crate::Shared) child is mapped once per walk.
     fn map<M: ModuleMapper<B>>(mut self, mapper: &mut M) -> Self {
-        self.children = self
-            .children
-            .into_iter()
-            .map(|(name, child)| {
-                mapper.enter_module(&name, CONTAINER);
-                let child = child.map_erased(&mut EraseMapper(mapper));
-                mapper.exit_module(&name, CONTAINER);
-                (name, child)
-            })
-            .collect();
-        self
+        crate::shared::session(|| {
+            self.children = self
+                .children
+                .into_iter()
+                .map(|(name, child)| {
+                    mapper.enter_module(&name, CONTAINER);
+                    let child = child.map_erased(&mut EraseMapper(mapper));
+                    mapper.exit_module(&name, CONTAINER);
+                    (name, child)
+                })
+                .collect();
+            self
+        })
+    }
+
+    /// Counts each parameter once, even if a [`Shared`](crate::Shared) block holds it at
+    /// several positions.
+    fn num_params(&self) -> usize {
+        struct Count(Vec<ParamId>, usize);
+        impl<B: Backend> ModuleVisitor<B> for Count {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+                if !self.0.contains(&param.id) {
+                    self.0.push(param.id);
+                    self.1 += param.shape().num_elements();
+                }
+            }
+        }
+        let mut count = Count(Vec::new(), 0);
+        self.visit(&mut count);
+        count.1
     }
 
     fn into_record(self) -> Self::Record {
@@ -334,13 +356,15 @@ impl<B: AutodiffBackend> AutodiffModule<B> for Sequential<B> {
     type InnerModule = Sequential<B::InnerBackend>;
 
     fn valid(&self) -> Self::InnerModule {
-        let mut inner = Sequential::new();
-        for (name, child) in &self.children {
-            let (valid, lift) = child.valid_boxed();
-            inner.children.push((name.clone(), valid));
-            inner.lifts.push(Some(Arc::new(lift) as Arc<dyn Any + Send + Sync>));
-        }
-        inner
+        crate::shared::session(|| {
+            let mut inner = Sequential::new();
+            for (name, child) in &self.children {
+                let (valid, lift) = child.valid_boxed();
+                inner.children.push((name.clone(), valid));
+                inner.lifts.push(Some(Arc::new(lift) as Arc<dyn Any + Send + Sync>));
+            }
+            inner
+        })
     }
 
     /// The autodiff twin of a `Sequential` that [`valid`](AutodiffModule::valid) produced.
@@ -349,6 +373,12 @@ impl<B: AutodiffBackend> AutodiffModule<B> for Sequential<B> {
     /// For a child that did not come from `valid()` (a `Sequential` built directly on the
     /// inner backend): a `dyn` child cannot name the autodiff backend to convert itself to.
     fn from_inner(module: Self::InnerModule) -> Self {
+        crate::shared::session(|| Self::lift_children(module))
+    }
+}
+
+impl<B: AutodiffBackend> Sequential<B> {
+    fn lift_children(module: Sequential<B::InnerBackend>) -> Self {
         let mut outer = Sequential::new();
         for ((name, child), lift) in module.children.into_iter().zip(module.lifts) {
             let lift = lift.and_then(|l| l.downcast::<Lift<B>>().ok()).unwrap_or_else(|| {
@@ -403,46 +433,6 @@ impl<B: Backend> Record<B> for SequentialRecord<B> {
 
     fn from_item<S: PrecisionSettings>(item: Self::Item<S>, _device: &B::Device) -> Self {
         Self { params: item, _backend: core::marker::PhantomData }
-    }
-}
-
-/// Moves parameters to `device` through [`d2l_device::transfer`], keeping ids and the
-/// requires-grad flag; `detach` also cuts them from their old autodiff graph (`fork`).
-struct Relocate<'a, B: Backend> {
-    device: &'a B::Device,
-    detach: bool,
-}
-
-impl<B: Backend> Relocate<'_, B> {
-    fn relocate<const D: usize, K>(&self, param: Param<Tensor<B, D, K>>) -> Param<Tensor<B, D, K>>
-    where
-        K: burn::tensor::BasicOps<B>,
-        Tensor<B, D, K>: burn::module::Parameter,
-    {
-        use burn::module::Parameter;
-        let (id, value, mapper) = param.consume();
-        let require_grad = Parameter::is_require_grad(&value);
-        let value = if self.detach { Parameter::set_require_grad(value, false) } else { value };
-        let moved = Parameter::set_require_grad(d2l_device::transfer(value, self.device), require_grad);
-        Param::from_mapped_value(id, moved, mapper)
-    }
-}
-
-impl<B: Backend> ModuleMapper<B> for Relocate<'_, B> {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
-        self.relocate(param)
-    }
-    fn map_int<const D: usize>(
-        &mut self,
-        param: Param<Tensor<B, D, burn::tensor::Int>>,
-    ) -> Param<Tensor<B, D, burn::tensor::Int>> {
-        self.relocate(param)
-    }
-    fn map_bool<const D: usize>(
-        &mut self,
-        param: Param<Tensor<B, D, burn::tensor::Bool>>,
-    ) -> Param<Tensor<B, D, burn::tensor::Bool>> {
-        self.relocate(param)
     }
 }
 

@@ -203,15 +203,31 @@ pub fn module_device<B: DeviceBackend, M: Module<B>>(module: &M) -> Result<B::De
 /// between any two devices of a backend (Burn's own `Module::to_device` panics between two
 /// wgpu devices in 0.21).
 pub fn move_module<B: Backend, M: Module<B>>(module: M, device: &B::Device) -> M {
-    module.map(&mut ToDevice::<B> { device })
+    module.map(&mut Relocate::to(device))
 }
 
-/// Moves each parameter with [`transfer`], keeping its id and its requires-grad flag.
-struct ToDevice<'a, B: Backend> {
+/// A Burn `ModuleMapper` that moves every parameter to a device through [`transfer`], keeping
+/// its id and requires-grad flag; with [`fork`](Self::fork) each parameter also starts a fresh
+/// autodiff graph (Burn's `Module::fork`).
+///
+/// Containers that implement `Module` by hand (d2l-blocks' `Sequential`) use it for their
+/// `to_device` and `fork`.
+pub struct Relocate<'a, B: Backend> {
     device: &'a B::Device,
+    detach: bool,
 }
 
-impl<B: Backend> ToDevice<'_, B> {
+impl<'a, B: Backend> Relocate<'a, B> {
+    /// Moves parameters to `device`, keeping their autodiff graph where no copy is needed.
+    pub fn to(device: &'a B::Device) -> Self {
+        Self { device, detach: false }
+    }
+
+    /// Moves parameters to `device` and detaches them from their old graph.
+    pub fn fork(device: &'a B::Device) -> Self {
+        Self { device, detach: true }
+    }
+
     fn map<const D: usize, K: BasicOps<B>>(
         &self,
         param: Param<Tensor<B, D, K>>,
@@ -222,12 +238,13 @@ impl<B: Backend> ToDevice<'_, B> {
         use burn::module::Parameter;
         let (id, tensor, mapper) = param.consume();
         let require_grad = Parameter::is_require_grad(&tensor);
+        let tensor = if self.detach { Parameter::set_require_grad(tensor, false) } else { tensor };
         let moved = Parameter::set_require_grad(transfer(tensor, self.device), require_grad);
         Param::from_mapped_value(id, moved, mapper)
     }
 }
 
-impl<B: Backend> ModuleMapper<B> for ToDevice<'_, B> {
+impl<B: Backend> ModuleMapper<B> for Relocate<'_, B> {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
         self.map(param)
     }

@@ -3,6 +3,7 @@
 mod book;
 mod module;
 mod sequential;
+mod shared;
 
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::backend::Backend;

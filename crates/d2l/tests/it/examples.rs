@@ -2,8 +2,24 @@
 
 use d2l::device::backend_test;
 
+#[path = "../../../../examples/sec5_1_layers_and_blocks/main.rs"]
+mod sec5_1_layers_and_blocks;
+#[path = "../../../../examples/sec5_1_exercises/main.rs"]
+mod sec5_1_exercises;
 #[path = "../../../../examples/sec5_6_gpus/main.rs"]
 mod sec5_6_gpus;
+
+backend_test! {
+    fn sec5_1_layers_and_blocks_runs<B>(device) {
+        sec5_1_layers_and_blocks::Section.run::<B>(device);
+    }
+}
+
+backend_test! {
+    fn sec5_1_exercises_runs<B>(device) {
+        sec5_1_exercises::Exercises.run::<B>(device);
+    }
+}
 
 backend_test! {
     fn sec5_6_gpus_runs<B>(device) {
