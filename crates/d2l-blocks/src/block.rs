@@ -111,6 +111,19 @@ impl<B: Backend> Clone for Box<dyn Block<B>> {
     }
 }
 
+/// Runs a Burn visitor over a `dyn Block` (its parameters, with the block's own paths).
+pub fn visit_block<B: Backend, V: ModuleVisitor<B>>(block: &dyn Block<B>, visitor: &mut V) {
+    block.visit_erased(&mut EraseVisitor(visitor));
+}
+
+/// Runs a Burn mapper over a boxed `dyn Block`, returning the mapped block.
+pub fn map_block<B: Backend, M: ModuleMapper<B>>(
+    block: Box<dyn Block<B>>,
+    mapper: &mut M,
+) -> Box<dyn Block<B>> {
+    crate::shared::session(|| block.map_erased(&mut EraseMapper(mapper)))
+}
+
 /// Turns a concrete Burn visitor into an [`ErasedVisitor`] (the container side).
 pub(crate) struct EraseVisitor<'a, V>(pub(crate) &'a mut V);
 

@@ -46,8 +46,10 @@ mod sequential;
 mod shared;
 
 pub use activation::{Activation, MAX_RANK, RankFn};
-pub use block::{Block, ErasedMapper, ErasedVisitor, Forward, Lift, ReifyMapper, ReifyVisitor};
-pub use display::tree;
+pub use block::{
+    Block, ErasedMapper, ErasedVisitor, Forward, Lift, ReifyMapper, ReifyVisitor, map_block, visit_block,
+};
+pub use display::{format_data, tree};
 pub use error::BlockError;
 pub use sequential::{ParamItem, Sequential, SequentialRecord};
 pub use shared::Shared;

@@ -139,6 +139,11 @@ impl<B: Backend> Sequential<B> {
         self.children.get_mut(index).map(|(_, c)| c.as_mut())
     }
 
+    /// The boxed child at `index`, to replace it (e.g. with [`map_block`](crate::map_block)).
+    pub fn get_boxed_mut(&mut self, index: usize) -> Option<&mut Box<dyn Block<B>>> {
+        self.children.get_mut(index).map(|(_, c)| c)
+    }
+
     /// The child at `index`, or [`BlockError::Index`].
     ///
     /// # Errors

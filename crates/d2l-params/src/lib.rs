@@ -1,10 +1,43 @@
 //! Parameters for d2l-burn: D2L §5.2 ("Parameter Management") on Burn.
 //!
-//! **Status: skeleton.** This crate will provide `named_parameters()` with PyTorch's dotted
-//! keys (`0.weight`, `0.block 0.0.weight`), per-block `state_dict()`, gradients joined from
-//! Burn's `Gradients`, built-in and custom initializers, `apply`-style visits with the concrete
-//! block type, and parameter tying (one storage at two positions).
+//! - [`Parameters`]: `named_parameters()`, `state_dict()`, `parameter(key)` on any Burn module
+//!   and on `dyn Block`s (`net[2].state_dict()`), with PyTorch's dotted keys and orientation.
+//! - [`ParamView::grad`]: a parameter's gradient joined from Burn's `Gradients`.
+//! - [`Init`] and [`init_params`] / [`init_module`] / [`apply`]: built-in and custom
+//!   initialization that keeps parameters trainable; [`edit_param`] for in-place edits.
+//! - [`freeze`]: turn `requires_grad` off for one parameter or a subtree.
+//! - Tying is `d2l_blocks::Shared`; this crate lists a tied parameter once in
+//!   `named_parameters` and at every position in `state_dict`.
 //!
-//! It builds on `d2l-blocks`; `d2l-layers` and `d2l-io` build on it.
+//! ```
+//! use burn::backend::NdArray;
+//! use burn::nn::{Linear, LinearConfig, Relu};
+//! use d2l_blocks::Sequential;
+//! use d2l_params::{Init, Parameters, init_module};
+//!
+//! let device = Default::default();
+//! let mut net = Sequential::<NdArray>::new()
+//!     .add(LinearConfig::new(4, 8).init(&device))
+//!     .add(Relu::new())
+//!     .add(LinearConfig::new(8, 1).init(&device));
+//! // The book's net[2] constant 42.
+//! let last = net.child_mut::<Linear<NdArray>>(2).unwrap();
+//! init_module(last, |_| Some(Init::Constant(42.0))).unwrap();
+//! let w = net.state_dict()["2.weight"].data().to_vec::<f32>().unwrap();
+//! assert_eq!(w, vec![42.0; 8]);
+//! ```
+//!
+//! Sibling crates: builds on `d2l-blocks` (and `d2l-device`); `d2l-layers` and `d2l-io` build
+//! on it.
+
+mod edit;
+mod error;
+mod init;
+mod named;
+
+pub use edit::{edit_param, freeze, set_requires_grad};
+pub use error::ParamError;
+pub use init::{Init, ParamInfo, apply, init_module, init_params, replace_params};
+pub use named::{ParamView, Parameters, StateDict, is_torch_transposed};
 
 pub use d2l_blocks;

@@ -1,6 +1,7 @@
 //! PyTorch-style printing of tensors, so examples print what the book prints.
 
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
+pub use d2l_blocks::format_data;
 use d2l_device::{DeviceSpec, backend::DeviceBackend, device_name};
 
 /// Formats a float tensor the way PyTorch's `repr` does: `tensor([[1., 2.],\n        [3., 4.]])`,
@@ -27,44 +28,10 @@ pub fn torch_repr<B: DeviceBackend, const D: usize>(tensor: &Tensor<B, D>) -> St
     }
 }
 
-/// Formats tensor data as PyTorch's nested-list body (without `tensor(`…`)`); `indent` is the
-/// column the body starts at.
-pub fn format_data(data: &TensorData, indent: usize) -> String {
-    let values: Vec<f64> = data
-        .iter::<f64>()
-        .collect();
-    let integral = values.iter().all(|v| v.fract() == 0.0 && v.abs() < 1e8);
-    let texts: Vec<String> = values
-        .iter()
-        .map(|v| if integral { format!("{v:.0}.") } else { format!("{v:.4}") })
-        .collect();
-    let width = texts.iter().map(String::len).max().unwrap_or(0);
-    let padded: Vec<String> = texts.iter().map(|t| format!("{t:>width$}")).collect();
-    if data.shape.is_empty() {
-        return padded.into_iter().next().unwrap_or_default();
-    }
-    nest(&padded, &data.shape, indent)
-}
-
-fn nest(items: &[String], shape: &[usize], indent: usize) -> String {
-    match shape {
-        [] => items.first().cloned().unwrap_or_default(),
-        [_] => format!("[{}]", items.join(", ")),
-        [outer, inner @ ..] => {
-            let chunk = inner.iter().product::<usize>().max(1);
-            let blank_lines = "\n".repeat(inner.len());
-            let separator = format!(",{blank_lines}{}", " ".repeat(indent + 1));
-            let rows: Vec<String> = (0..*outer)
-                .map(|i| nest(&items[i * chunk..(i + 1) * chunk], inner, indent + 1))
-                .collect();
-            format!("[{}]", rows.join(&separator))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::tensor::TensorData;
 
     #[test]
     fn formats_like_pytorch() {
