@@ -5,6 +5,8 @@
 
 #[path = "../sec5_1_layers_and_blocks/main.rs"]
 mod sec5_1_layers_and_blocks;
+#[path = "../sec5_2_parameters/main.rs"]
+mod sec5_2_parameters;
 #[path = "../sec5_6_gpus/main.rs"]
 mod sec5_6_gpus;
 
@@ -13,7 +15,8 @@ use d2l::device::backend::run_selected;
 fn main() {
     println!("Dive into Deep Learning, chapter 5 — Deep Learning Computation, on Burn\n");
     let sections = [
-        run_selected(sec5_1_layers_and_blocks::Section),
+        run_selected(sec5_1_layers_and_blocks::Section).map(|()| println!()),
+        run_selected(sec5_2_parameters::Section).map(|()| println!()),
         run_selected(sec5_6_gpus::Section).map(|()| println!()),
     ];
     for result in sections {

@@ -55,7 +55,8 @@ impl<B: Backend> ParamView<B> {
         self.value.shape().num_elements()
     }
 
-    /// Whether the parameter is trainable (`requires_grad`).
+    /// Whether the parameter is trainable (`requires_grad`). Always `false` on a backend
+    /// without autodiff, where nothing records gradients.
     pub fn requires_grad(&self) -> bool {
         self.requires_grad
     }

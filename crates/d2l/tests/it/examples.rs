@@ -6,8 +6,24 @@ use d2l::device::backend_test;
 mod sec5_1_layers_and_blocks;
 #[path = "../../../../examples/sec5_1_exercises/main.rs"]
 mod sec5_1_exercises;
+#[path = "../../../../examples/sec5_2_parameters/main.rs"]
+mod sec5_2_parameters;
+#[path = "../../../../examples/sec5_2_exercises/main.rs"]
+mod sec5_2_exercises;
 #[path = "../../../../examples/sec5_6_gpus/main.rs"]
 mod sec5_6_gpus;
+
+backend_test! {
+    fn sec5_2_parameters_runs<B>(device) {
+        sec5_2_parameters::Section.run::<B>(device);
+    }
+}
+
+backend_test! {
+    fn sec5_2_exercises_runs<B>(device) {
+        sec5_2_exercises::Exercises.run::<B>(device);
+    }
+}
 
 backend_test! {
     fn sec5_1_layers_and_blocks_runs<B>(device) {
