@@ -27,6 +27,13 @@ pub trait Forward<B: Backend> {
     /// PyTorch's `repr` of the block: `Linear(in_features=20, out_features=256, bias=True)`,
     /// `ReLU()`, or a multi-line tree built with [`tree`](crate::tree).
     fn repr(&self) -> String;
+
+    /// Creates parameters a lazy block does not have yet, from the shapes about to be loaded
+    /// (keys relative to this block, Burn orientation). Containers pass each child its part.
+    /// The default does nothing: eager blocks already have their parameters.
+    fn materialize_for(&self, shapes: &[(String, Vec<usize>)]) {
+        let _ = shapes;
+    }
 }
 
 /// A rank-erased view of a Burn visitor, so that it can cross a `dyn Block` boundary.
@@ -77,6 +84,8 @@ pub trait Block<B: Backend>: Send + Sync + Debug + 'static {
     fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError>;
     /// PyTorch's `repr` (see [`Forward::repr`]).
     fn describe(&self) -> String;
+    /// See [`Forward::materialize_for`].
+    fn materialize_for(&self, shapes: &[(String, Vec<usize>)]);
     /// The Rust type name, for debugging and `apply`-style visits.
     fn type_name(&self) -> &'static str;
     /// The block as `Any`, to downcast to its concrete type.
@@ -309,6 +318,9 @@ macro_rules! __block_methods {
         }
         fn describe(&self) -> ::std::string::String {
             <Self as $crate::Forward<$b>>::repr(self)
+        }
+        fn materialize_for(&self, shapes: &[(::std::string::String, ::std::vec::Vec<usize>)]) {
+            <Self as $crate::Forward<$b>>::materialize_for(self, shapes)
         }
         fn type_name(&self) -> &'static str {
             ::core::any::type_name::<Self>()

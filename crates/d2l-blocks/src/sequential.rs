@@ -209,6 +209,19 @@ impl<B: Backend> Forward<B> for Sequential<B> {
         Sequential::forward(self, x)
     }
 
+    fn materialize_for(&self, shapes: &[(String, Vec<usize>)]) {
+        for (name, child) in &self.children {
+            let prefix = format!("{name}.");
+            let part: Vec<(String, Vec<usize>)> = shapes
+                .iter()
+                .filter_map(|(k, s)| k.strip_prefix(&prefix).map(|rest| (rest.to_owned(), s.clone())))
+                .collect();
+            if !part.is_empty() {
+                child.materialize_for(&part);
+            }
+        }
+    }
+
     fn repr(&self) -> String {
         tree("Sequential", self.children.iter().map(|(n, c)| (n.as_str(), c.describe())))
     }
@@ -351,7 +364,12 @@ impl<B: Backend> Module<B> for Sequential<B> {
         SequentialRecord { params: collect.params, _backend: core::marker::PhantomData }
     }
 
+    /// Loads parameters by path; lazy children first create the parameters the record has
+    /// shapes for ([`Forward::materialize_for`]).
     fn load_record(self, record: Self::Record) -> Self {
+        let shapes: Vec<(String, Vec<usize>)> =
+            record.params.iter().map(|p| (p.path.clone(), p.data.shape.to_vec())).collect();
+        Forward::materialize_for(&self, &shapes);
         let mut load = LoadParams { path: Vec::new(), record: &record.params };
         self.map(&mut load)
     }

@@ -160,6 +160,10 @@ impl<B: Backend> Block<B> for Shared<B> {
         self.read().describe()
     }
 
+    fn materialize_for(&self, shapes: &[(String, Vec<usize>)]) {
+        self.read().materialize_for(shapes);
+    }
+
     fn type_name(&self) -> &'static str {
         core::any::type_name::<Self>()
     }

@@ -1,9 +1,34 @@
 //! Layers for d2l-burn: D2L §5.3 ("Lazy Initialization") and §5.4 ("Custom Layers") on Burn.
 //!
-//! **Status: skeleton.** This crate will provide `CenteredLayer`, `MyLinear`, `LazyLinear`
-//! (input width inferred on the first forward, typed errors on later mismatches), and the
-//! section's exercise layers (tensor reduction, Fourier coefficients).
+//! - [`CenteredLayer`] (no parameters) and [`MyLinear`] (its own weight and bias): custom
+//!   layers that get names, initialization, tying, devices and saving through the same
+//!   mechanisms as Burn's built-ins (`d2l-blocks`, `d2l-params`).
+//! - [`LazyLinear`]: the input width is inferred on the first forward; [`parameter_shapes`]
+//!   lists pending shapes with `-1`.
+//! - Exercise layers: [`TensorReduction`] (`y_k = Σ_ij W_ijk x_i x_j`) and [`FourierHalf`]
+//!   (the leading half of the DFT coefficients).
 //!
-//! It builds on `d2l-params` (names, initializers) and never on `d2l-io`.
+//! ```
+//! use burn::backend::NdArray;
+//! use burn::nn::LinearConfig;
+//! use burn::tensor::Tensor;
+//! use d2l_blocks::Sequential;
+//! use d2l_layers::{CenteredLayer, MyLinear};
+//!
+//! let device = Default::default();
+//! let net = Sequential::<NdArray>::new().add(LinearConfig::new(8, 128).init(&device)).add(CenteredLayer::new());
+//! let y = net.forward_tensor::<2, 2>(Tensor::random([4, 8], burn::tensor::Distribution::Default, &device)).unwrap();
+//! assert!(y.mean().into_scalar().abs() < 1e-6);
+//! let net = Sequential::<NdArray>::new().add(MyLinear::new(64, 8, &device)).add(MyLinear::new(8, 1, &device));
+//! assert_eq!(net.forward_tensor::<2, 2>(Tensor::ones([2, 64], &device)).unwrap().dims(), [2, 1]);
+//! ```
+//!
+//! Sibling crates: builds on `d2l-params` and `d2l-blocks`; never on `d2l-io`.
 
-pub use d2l_params;
+mod custom;
+mod exercises;
+mod lazy;
+
+pub use custom::{CenteredLayer, MyLinear};
+pub use exercises::{FourierHalf, TensorReduction};
+pub use lazy::{LazyLinear, parameter_shapes};
