@@ -7,6 +7,10 @@
 mod sec5_1_layers_and_blocks;
 #[path = "../sec5_2_parameters/main.rs"]
 mod sec5_2_parameters;
+#[path = "../sec5_3_deferred_init/main.rs"]
+mod sec5_3_deferred_init;
+#[path = "../sec5_4_custom_layers/main.rs"]
+mod sec5_4_custom_layers;
 #[path = "../sec5_6_gpus/main.rs"]
 mod sec5_6_gpus;
 
@@ -17,6 +21,8 @@ fn main() {
     let sections = [
         run_selected(sec5_1_layers_and_blocks::Section).map(|()| println!()),
         run_selected(sec5_2_parameters::Section).map(|()| println!()),
+        run_selected(sec5_3_deferred_init::Section).map(|()| println!()),
+        run_selected(sec5_4_custom_layers::Section).map(|()| println!()),
         run_selected(sec5_6_gpus::Section).map(|()| println!()),
     ];
     for result in sections {

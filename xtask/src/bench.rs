@@ -4,11 +4,13 @@
 //! |-----------|----------------------------------------------------|----------------------------|
 //! | `devices` | D2L §5.6 exercises: CPU vs GPU matmul, host syncs, two devices | `d2l-device/benches/devices.rs` |
 //! | `blocks`  | D2L §5.1: dynamic `Sequential` vs `#[derive(Module)]` MLP          | `d2l-blocks/benches/blocks.rs`  |
+//! | `layers`  | D2L §5.3: first call and steady state of `LazyLinear` vs `Linear`  | `d2l-layers/benches/layers.rs`  |
 //!
 //! Extra arguments are passed to the benchmark program; results go to stdout and `target/bench/`.
 
 /// `(name, package, bench target, features)` of every benchmark.
-const BENCHES: [(&str, &str, &str, &str); 2] = [
+const BENCHES: [(&str, &str, &str, &str); 3] = [
+    ("layers", "d2l-layers", "layers", "d2l-device/ndarray,d2l-device/flex,d2l-device/wgpu,d2l-device/cuda"),
     ("devices", "d2l-device", "devices", "ndarray,flex,wgpu,cuda"),
     ("blocks", "d2l-blocks", "blocks", "d2l-device/ndarray,d2l-device/flex,d2l-device/wgpu,d2l-device/cuda"),
 ];

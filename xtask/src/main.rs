@@ -17,7 +17,7 @@ commands:
   test-all-backends [--backends ndarray,flex,wgpu,cuda] [--keep-going]
       run the whole test suite once per backend and print a summary table
   bench <name> [args…]
-      run a benchmark in release mode (names: devices, blocks)
+      run a benchmark in release mode (names: devices, blocks, layers)
   help
       print this message";
 

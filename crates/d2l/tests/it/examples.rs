@@ -10,6 +10,14 @@ mod sec5_1_exercises;
 mod sec5_2_parameters;
 #[path = "../../../../examples/sec5_2_exercises/main.rs"]
 mod sec5_2_exercises;
+#[path = "../../../../examples/sec5_3_deferred_init/main.rs"]
+mod sec5_3_deferred_init;
+#[path = "../../../../examples/sec5_3_exercises/main.rs"]
+mod sec5_3_exercises;
+#[path = "../../../../examples/sec5_4_custom_layers/main.rs"]
+mod sec5_4_custom_layers;
+#[path = "../../../../examples/sec5_4_exercises/main.rs"]
+mod sec5_4_exercises;
 #[path = "../../../../examples/sec5_6_gpus/main.rs"]
 mod sec5_6_gpus;
 
@@ -54,5 +62,29 @@ backend_test! {
         } else {
             assert_eq!(shown, format!("{body}, device='{name}')"));
         }
+    }
+}
+
+backend_test! {
+    fn sec5_3_deferred_init_runs<B>(device) {
+        sec5_3_deferred_init::Section.run::<B>(device);
+    }
+}
+
+backend_test! {
+    fn sec5_3_exercises_runs<B>(device) {
+        sec5_3_exercises::Exercises.run::<B>(device);
+    }
+}
+
+backend_test! {
+    fn sec5_4_custom_layers_runs<B>(device) {
+        sec5_4_custom_layers::Section.run::<B>(device);
+    }
+}
+
+backend_test! {
+    fn sec5_4_exercises_runs<B>(device) {
+        sec5_4_exercises::Exercises.run::<B>(device);
     }
 }
