@@ -51,7 +51,7 @@ impl<B: Backend, const D: usize> From<Tensor<B, D>> for Activation<B> {
 impl<B: Backend> Activation<B> {
     /// The number of dimensions.
     pub fn rank(&self) -> usize {
-        self.primitive.shape().num_dims()
+        self.primitive.rank()
     }
 
     /// The shape, outermost dimension first.

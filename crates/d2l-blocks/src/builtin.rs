@@ -10,10 +10,9 @@ struct LinearFn<'a, B: Backend>(&'a Linear<B>);
 
 impl<B: Backend> RankFn<B> for LinearFn<'_, B> {
     fn call<const D: usize>(&self, x: Tensor<B, D>) -> Result<Tensor<B, D>, BlockError> {
-        let [d_input, _] = self.0.weight.shape().dims();
-        let shape = x.dims().to_vec();
-        if shape.last() != Some(&d_input) {
-            return Err(BlockError::Width { path: String::new(), expected: d_input, actual: shape });
+        let [d_input, _] = self.0.weight.dims();
+        if x.dims()[D - 1] != d_input {
+            return Err(BlockError::Width { path: String::new(), expected: d_input, actual: x.dims().to_vec() });
         }
         let (param_device, input_device) = (self.0.weight.device(), x.device());
         if param_device != input_device {

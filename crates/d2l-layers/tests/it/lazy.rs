@@ -127,3 +127,15 @@ backend_test! {
         assert!(ids.windows(2).all(|w| w[0] == w[1]), "one materialization");
     }
 }
+
+backend_test! {
+    fn a_shared_lazy_layer_materializes_once_for_both_positions<B>(device) {
+        let shared = d2l_blocks::Shared::new(LazyLinear::<B>::new(3));
+        let net = Sequential::<B>::new().add(LazyLinear::new(3)).add(shared.clone()).add(Relu::new()).add(shared);
+        net.forward(Tensor::<B, 2>::ones([2, 5], device)).expect("forward");
+        let state = net.state_dict();
+        assert_eq!(state["1.weight"].id(), state["3.weight"].id(), "one parameter at two positions");
+        assert_eq!(state["1.weight"].shape(), vec![3, 3]);
+        assert_eq!(net.num_params(), 5 * 3 + 3 + 3 * 3 + 3);
+    }
+}
