@@ -7,67 +7,93 @@ use burn::nn::{Linear, LinearConfig, Relu};
 use burn::tensor::{Distribution, Tensor};
 use d2l::blocks::Sequential;
 use d2l::blocks::book::{MySequential, ParallelBlock, stack};
-use d2l::device::backend::{BackendTask, DeviceBackend, run_selected};
+use d2l::device::backend::{BackendTask, DeviceBackend};
 
 /// The three exercises of §5.1, generic over the backend.
 pub struct Exercises;
 
 impl BackendTask for Exercises {
-    type Output = ();
+    type Output = d2l::Result;
 
-    fn run<B: DeviceBackend>(self, device: &B::Device) {
+    fn run<B: DeviceBackend>(self, device: &B::Device) -> d2l::Result {
         println!("## 5.1 exercises — backend: {}", B::KIND);
         B::seed(device, 0);
         let x = Tensor::<B, 2>::random([2, 20], Distribution::Uniform(0.0, 1.0), device);
 
         // 1. Children kept in a plain list.
         let make = || {
-            (LinearConfig::new(20, 256).init::<B>(device), Relu::new(), LinearConfig::new(256, 10).init::<B>(device))
+            (
+                LinearConfig::new(20, 256).init::<B>(device),
+                Relu::new(),
+                LinearConfig::new(256, 10).init::<B>(device),
+            )
         };
         let (a, r, b) = make();
         let plain = MySequential::<B>::new().add(a).add(r).add(b);
         let (a, r, b) = make();
         let registered = Sequential::<B>::new().add(a).add(r).add(b);
-        println!("1. parameters held by a plain Vec<Box<dyn Block>>: {}", plain.held_params());
-        println!("   parameters Burn (optimizers, num_params, save) can see: {}", plain.visible_params());
-        println!("   the same layers in a Sequential: num_params() = {}", registered.num_params());
-        println!("   → a plain list runs forward, but its parameters are never trained or saved.");
+        println!(
+            "1. parameters held by a plain Vec<Box<dyn Block>>: {}",
+            plain.held_params()
+        );
+        println!(
+            "   the same layers in a Sequential: num_params() = {}",
+            registered.num_params()
+        );
+        println!(
+            "   → MySequential runs forward, but it is no Burn Module: no optimizer, no save."
+        );
+        assert_eq!(plain.held_params(), registered.num_params());
+        assert_eq!(plain.forward(x.clone())?.shape(), [2, 10]);
 
         // 2. A parallel block: two networks on the same input, outputs concatenated.
         let par = Sequential::<B>::new().add(ParallelBlock::new(
-            Sequential::<B>::new().add(LinearConfig::new(20, 8).init(device)).add(Relu::new()),
+            Sequential::<B>::new()
+                .add(LinearConfig::new(20, 8).init(device))
+                .add(Relu::new()),
             LinearConfig::new(20, 4).init(device),
         ));
         println!("2. {par}");
-        match par.forward(x.clone()) {
-            Ok(y) => println!("   ParallelBlock(X).shape = {:?} (8 + 4 features)", y.shape()),
-            Err(err) => println!("   error: {err}"),
-        }
+        let y = par.forward(x.clone())?;
+        println!(
+            "   ParallelBlock(X).shape = {:?} (8 + 4 features)",
+            y.dims()
+        );
+        assert_eq!(y.dims(), [2, 12]);
 
         // 3. A factory of independent instances.
         let deep = stack::<B, _>(3, |i| {
             let width = if i == 0 { 20 } else { 16 };
-            Sequential::new().add(LinearConfig::new(width, 16).init(device)).add(Relu::new())
+            Sequential::new()
+                .add(LinearConfig::new(width, 16).init(device))
+                .add(Relu::new())
         });
         println!("3. {deep}");
-        let first = |i: usize| -> Option<Linear<B>> {
-            deep.get(i)?.as_sequential()?.child::<Linear<B>>(0).cloned()
+        let first = |i: usize| {
+            deep.get(i)
+                .and_then(|b| b.as_sequential())
+                .and_then(|s| s.child::<Linear<B>>(0))
         };
-        if let (Some(l1), Some(l2)) = (first(1), first(2)) {
-            println!("   blocks 1 and 2 share weights: {}", l1.weight.val().into_data() == l2.weight.val().into_data());
-            println!("   blocks 1 and 2 share parameter ids: {}", l1.weight.id == l2.weight.id);
-        }
-        match deep.forward(x) {
-            Ok(y) => println!("   deep(X).shape = {:?}", y.shape()),
-            Err(err) => println!("   error: {err}"),
-        }
+        let (l1, l2) = first(1)
+            .zip(first(2))
+            .ok_or("blocks 1 and 2 start with a Linear")?;
+        let same_values = l1.weight.val().into_data() == l2.weight.val().into_data();
+        println!(
+            "   blocks 1 and 2 share weights: {same_values}; parameter ids: {}",
+            l1.weight.id == l2.weight.id
+        );
+        assert!(
+            !same_values && l1.weight.id != l2.weight.id,
+            "the copies must be independent"
+        );
+        let y = deep.forward(x)?;
+        println!("   deep(X).shape = {:?}", y.dims());
+        assert_eq!(y.dims(), [2, 16]);
+        Ok(())
     }
 }
 
 #[allow(dead_code)]
-fn main() {
-    if let Err(err) = run_selected(Exercises) {
-        eprintln!("sec5_1_exercises: {err}");
-        std::process::exit(1);
-    }
+fn main() -> d2l::Result {
+    d2l::run(Exercises)
 }

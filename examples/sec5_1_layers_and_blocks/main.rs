@@ -4,71 +4,78 @@
 
 use burn::nn::{LinearConfig, Relu};
 use burn::tensor::{Distribution, Tensor};
-use d2l::blocks::Sequential;
 use d2l::blocks::book::{FixedHiddenMlp, Mlp, MySequential, chimera};
-use d2l::device::backend::{BackendTask, DeviceBackend, run_selected};
+use d2l::blocks::{BlockError, Sequential};
+use d2l::device::backend::{BackendTask, DeviceBackend};
 use d2l::print::torch_repr;
 
 /// Every cell of §5.1, generic over the backend.
 pub struct Section;
 
-fn report<T, E: std::fmt::Display>(what: &str, result: Result<T, E>, show: impl Fn(T) -> String) {
-    match result {
-        Ok(value) => println!("{what}{}", show(value)),
-        Err(err) => println!("{what}error: {err}"),
-    }
-}
-
 impl BackendTask for Section {
-    type Output = ();
+    type Output = d2l::Result;
 
-    fn run<B: DeviceBackend>(self, device: &B::Device) {
+    fn run<B: DeviceBackend>(self, device: &B::Device) -> d2l::Result {
         println!("## 5.1 Layers and Modules — backend: {}", B::KIND);
         B::seed(device, 0);
         let x = Tensor::<B, 2>::random([2, 20], Distribution::Uniform(0.0, 1.0), device);
 
-        // 5.1: a Sequential of Linear(20, 256), ReLU, Linear(256, 10).
+        // net = nn.Sequential(nn.LazyLinear(256), nn.ReLU(), nn.LazyLinear(10))
         let net = Sequential::<B>::new()
             .add(LinearConfig::new(20, 256).init(device))
             .add(Relu::new())
             .add(LinearConfig::new(256, 10).init(device));
         println!("{net}");
-        report("net(X).shape = ", net.forward(x.clone()), |y| format!("{:?}", y.shape()));
+        let y = net.forward(x.clone())?;
+        println!("net(X).shape = {:?}", y.dims());
+        assert_eq!(y.dims(), [2, 10]);
 
         // 5.1.1 A custom block.
         let mlp = Sequential::<B>::new().add(Mlp::new(device));
         println!("{}", &mlp[0]);
-        report("MLP()(X).shape = ", mlp.forward(x.clone()), |y| format!("{:?}", y.shape()));
+        let y = mlp.forward(x.clone())?;
+        println!("MLP()(X).shape = {:?}", y.dims());
+        assert_eq!(y.dims(), [2, 10]);
 
         // 5.1.2 The sequential block, by hand.
         let mine = MySequential::<B>::new()
             .add(LinearConfig::new(20, 256).init(device))
             .add(Relu::new())
             .add(LinearConfig::new(256, 10).init(device));
-        report("MySequential(X).shape = ", mine.forward(x.clone()), |y| format!("{:?}", y.shape()));
+        let y = mine.forward(x.clone())?;
+        println!("MySequential(X).shape = {:?}", y.shape());
+        assert_eq!(y.shape(), [2, 10]);
 
-        // 5.1.3 Executing code in the forward propagation method.
+        // 5.1.3 Executing code in the forward propagation method: a scalar comes out.
         let fixed = Sequential::<B>::new().add(FixedHiddenMlp::new(device));
-        report("FixedHiddenMLP()(X) = ", fixed.forward_tensor::<2, 1>(x.clone()), |y| torch_repr(&y));
+        let y = fixed.forward_tensor::<2, 1>(x.clone())?;
+        println!("FixedHiddenMLP()(X) = {}", torch_repr(&y));
+        assert_eq!(y.dims(), [1]);
 
         // Mixing and nesting blocks.
         let chimera = chimera::<B>(device);
         println!("{chimera}");
-        report("chimera(X) = ", chimera.forward_tensor::<2, 1>(x.clone()), |y| torch_repr(&y));
+        let y = chimera.forward_tensor::<2, 1>(x.clone())?;
+        println!("chimera(X) = {}", torch_repr(&y));
 
         // A width mismatch is an error that names the layer, never a panic.
-        report(
-            "chimera(X[:, :16]) = ",
-            chimera.forward(x.slice([0..2, 0..16])),
-            |y| format!("{:?}", y.shape()),
+        let err = chimera
+            .forward_tensor::<2, 1>(x.slice([0..2, 0..16]))
+            .expect_err("16 features into Linear(20, 64)");
+        println!("chimera(X[:, :16]) -> error: {err}");
+        assert_eq!(
+            err,
+            BlockError::Width {
+                path: "0.net.0".into(),
+                expected: 20,
+                actual: vec![2, 16]
+            }
         );
+        Ok(())
     }
 }
 
 #[allow(dead_code)]
-fn main() {
-    if let Err(err) = run_selected(Section) {
-        eprintln!("sec5_1_layers_and_blocks: {err}");
-        std::process::exit(1);
-    }
+fn main() -> d2l::Result {
+    d2l::run(Section)
 }

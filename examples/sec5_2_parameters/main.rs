@@ -1,167 +1,249 @@
 //! D2L §5.2 "Parameter Management": access, nested names, initialization, custom init, tying.
 //!
 //! Run: `cargo run --example sec5_2_parameters`. Values differ from the book (another RNG);
-//! keys, shapes, the 42s and the tie checks match.
+//! keys, shapes, the 42s and the tie checks match. The network is built on `Autodiff<B>`, so
+//! parameters print `requires_grad=True` as in the book.
 
+use burn::backend::Autodiff;
 use burn::nn::{Linear, LinearConfig, Relu};
+use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor, TensorData};
-use d2l::blocks::{Sequential, Shared};
-use d2l::device::backend::{BackendTask, DeviceBackend, run_selected};
-use d2l::params::{Init, Parameters, apply, edit_param, init_module, init_params};
+use d2l::blocks::book::{rgnet, tied};
+use d2l::blocks::{Block, Sequential};
+use d2l::device::backend::{BackendTask, DeviceBackend};
+use d2l::params::{Init, ParamError, Parameters, edit_param, init_params};
 use d2l::print::{format_data, torch_repr};
 
 /// Every cell of §5.2, generic over the backend.
 pub struct Section;
 
-/// `tensor(...)` of host data (rows of a PyTorch-oriented parameter).
+/// `tensor(...)` of host data.
 fn show(data: &TensorData) -> String {
     format!("tensor({})", format_data(data, "tensor(".len()))
 }
 
-/// Row `i` of a rank-2 PyTorch-oriented parameter (`net[0].weight.data[0]`).
+/// Row `i` of a rank-2 PyTorch-oriented parameter (`net[0].weight.data[i]`).
 fn row(data: &TensorData, i: usize) -> TensorData {
     let cols = data.shape[1];
-    let values = data.to_vec::<f32>().unwrap_or_default();
-    TensorData::new(values[i * cols..(i + 1) * cols].to_vec(), [cols])
+    TensorData::new(
+        data.iter::<f32>()
+            .skip(i * cols)
+            .take(cols)
+            .collect::<Vec<f32>>(),
+        [cols],
+    )
 }
 
-fn block1<B: burn::tensor::backend::Backend>(device: &B::Device) -> Sequential<B> {
-    Sequential::new()
-        .add(LinearConfig::new(4, 8).init(device))
-        .add(Relu::new())
-        .add(LinearConfig::new(8, 4).init(device))
-        .add(Relu::new())
+/// The book's `init_normal`: Linear weights from N(0, 0.01²), biases zero.
+fn init_normal<B: Backend>(_path: &str, module: &mut dyn Block<B>) -> Result<(), ParamError> {
+    if let Some(linear) = module.downcast_mut::<Linear<B>>() {
+        init_params(linear, |p| {
+            Some(if p.name == "weight" {
+                Init::Normal {
+                    mean: 0.0,
+                    std: 0.01,
+                }
+            } else {
+                Init::Zeros
+            })
+        })?;
+    }
+    Ok(())
 }
 
-fn block2<B: burn::tensor::backend::Backend>(device: &B::Device) -> Sequential<B> {
-    (0..4).fold(Sequential::new(), |net, i| match net.clone().add_named(format!("block {i}"), block1(device)) {
-        Ok(net) => net,
-        Err(_) => net,
-    })
+/// The book's `init_constant`: Linear weights 1, biases zero.
+fn init_constant<B: Backend>(_path: &str, module: &mut dyn Block<B>) -> Result<(), ParamError> {
+    if let Some(linear) = module.downcast_mut::<Linear<B>>() {
+        init_params(linear, |p| {
+            Some(if p.name == "weight" {
+                Init::Constant(1.0)
+            } else {
+                Init::Zeros
+            })
+        })?;
+    }
+    Ok(())
+}
+
+/// The book's `my_init`: weights from U(-10, 10), zeroed where |w| < 5.
+fn my_init<B: Backend>(_path: &str, module: &mut dyn Block<B>) -> Result<(), ParamError> {
+    if let Some(linear) = module.downcast_mut::<Linear<B>>() {
+        let first = linear
+            .named_parameters()
+            .into_iter()
+            .next()
+            .ok_or(ParamError::UnknownKey {
+                key: "weight".into(),
+                closest: vec![],
+            })?;
+        println!("Init {} {:?}", first.key(), first.shape());
+        init_params(linear, |p| {
+            (p.name == "weight").then_some(Init::Uniform {
+                low: -10.0,
+                high: 10.0,
+            })
+        })?;
+        edit_param(linear, "weight", |w: Tensor<B, 2>| {
+            w.clone() * w.abs().greater_equal_elem(5.0).float()
+        })?;
+    }
+    Ok(())
 }
 
 impl BackendTask for Section {
-    type Output = ();
+    type Output = d2l::Result;
 
-    fn run<B: DeviceBackend>(self, device: &B::Device) {
+    fn run<B: DeviceBackend>(self, device: &B::Device) -> d2l::Result {
+        type Ad<B> = Autodiff<B>;
         println!("## 5.2 Parameter Management — backend: {}", B::KIND);
         B::seed(device, 0);
-        let mut net = Sequential::<B>::new()
+        let mut net = Sequential::<Ad<B>>::new()
             .add(LinearConfig::new(4, 8).init(device))
             .add(Relu::new())
             .add(LinearConfig::new(8, 1).init(device));
-        let x = Tensor::<B, 2>::random([2, 4], Distribution::Uniform(0.0, 1.0), device);
-        if let Ok(y) = net.forward_tensor::<2, 2>(x.clone()) {
-            println!("net(X) = {}", torch_repr(&y));
-        }
+        let x = Tensor::<Ad<B>, 2>::random([2, 4], Distribution::Uniform(0.0, 1.0), device);
+        let y = net.forward(x.clone())?;
+        println!("net(X).shape = {:?}", y.dims());
+        assert_eq!(y.dims(), [2, 1]);
 
         // 5.2.1 Parameter access.
         let layer = net[2].state_dict();
-        for p in layer.iter() {
-            println!("net[2].state_dict()[{:?}] = {}", p.key(), show(&p.data()));
-        }
-        println!("net[2].bias = {}", layer["bias"]);
-        println!("net[2].bias.data = {}", show(&layer["bias"].data()));
-        let first: Vec<String> = net[0].named_parameters().iter().map(|p| format!("('{}', {:?})", p.key(), p.shape())).collect();
+        println!("net[2].state_dict() keys = {:?}", layer.keys());
+        assert_eq!(layer.keys(), ["weight", "bias"]);
+        println!("net[2].bias = {}", layer.get("bias")?);
+        println!("net[2].bias.data = {}", show(&layer.get("bias")?.data()));
+        let first: Vec<String> = net[0]
+            .named_parameters()
+            .iter()
+            .map(|p| format!("('{}', {:?})", p.key(), p.shape()))
+            .collect();
         println!("{}", first.join(" "));
-        let all: Vec<String> = net.named_parameters().iter().map(|p| format!("('{}', {:?})", p.key(), p.shape())).collect();
+        let all: Vec<String> = net
+            .named_parameters()
+            .iter()
+            .map(|p| format!("('{}', {:?})", p.key(), p.shape()))
+            .collect();
         println!("{}", all.join(" "));
-        println!("net.state_dict()['2.bias'].data = {}", show(&net.state_dict()["2.bias"].data()));
+        assert_eq!(net.param("0.weight")?.shape(), [8, 4]);
+        println!(
+            "net.state_dict()['2.bias'].data = {}",
+            show(&net.param("2.bias")?.data())
+        );
 
         // Parameters of nested blocks.
-        let rgnet = Sequential::<B>::new().add(block2(device)).add(LinearConfig::new(4, 1).init(device));
-        if let Ok(y) = rgnet.forward_tensor::<2, 2>(x.clone()) {
-            println!("rgnet(X) = {}", torch_repr(&y));
-        }
+        let rgnet = rgnet::<B>(4, device);
+        let y = rgnet.forward(Tensor::<B, 2>::random(
+            [2, 4],
+            Distribution::Uniform(0.0, 1.0),
+            device,
+        ))?;
+        println!("rgnet(X) = {}", torch_repr(&y));
         println!("{rgnet}");
-        println!("rgnet[0][1][0].bias.data = {}", show(&rgnet[0][1][0].state_dict()["bias"].data()));
+        let bias = rgnet[0][1][0].state_dict().get("bias")?.data();
+        println!("rgnet[0][1][0].bias.data = {}", show(&bias));
+        assert_eq!(bias.shape.to_vec(), [8]);
 
-        // 5.2.2 Parameter initialization: built-in.
-        let linear_normal = |p: &d2l::params::ParamInfo| match (p.container.as_str(), p.name.as_str()) {
-            ("Linear", "weight") => Some(Init::Normal { mean: 0.0, std: 0.01 }),
-            ("Linear", "bias") => Some(Init::Zeros),
-            _ => None,
-        };
-        if init_params(&mut net, linear_normal).is_ok() {
-            let sd = net.state_dict();
-            println!("normal: net[0].weight.data[0] = {}, net[0].bias.data[0] = {}",
-                show(&row(&sd["0.weight"].data(), 0)), sd["0.bias"].data().to_vec::<f32>().unwrap_or_default()[0]);
-        }
-        if init_params(&mut net, |p| (p.container == "Linear").then_some(if p.name == "weight" { Init::Constant(1.0) } else { Init::Zeros })).is_ok() {
-            let sd = net.state_dict();
-            println!("constant: net[0].weight.data[0] = {}, net[0].bias.data[0] = {}",
-                show(&row(&sd["0.weight"].data(), 0)), sd["0.bias"].data().to_vec::<f32>().unwrap_or_default()[0]);
-        }
-        if let Some(first) = net.child_mut::<Linear<B>>(0) {
-            let _ = init_module(first, |p| (p.name == "weight").then_some(Init::XavierUniform { gain: 1.0 }));
-        }
-        if let Some(last) = net.child_mut::<Linear<B>>(2) {
-            let _ = init_module(last, |_| Some(Init::Constant(42.0)));
-        }
-        let sd = net.state_dict();
-        println!("xavier: net[0].weight.data[0] = {}", show(&row(&sd["0.weight"].data(), 0)));
-        println!("init_42: net[2].weight.data = {}", show(&sd["2.weight"].data()));
+        // 5.2.2 Parameter initialization: built-in, through apply.
+        net.try_apply(init_normal)?;
+        let (w, b) = (net.param("0.weight")?.data(), net.param("0.bias")?.data());
+        println!(
+            "normal: net[0].weight.data[0] = {}, net[0].bias.data[0] = {}",
+            show(&row(&w, 0)),
+            show(&TensorData::new(
+                vec![b.iter::<f32>().next().unwrap_or(f32::NAN)],
+                [1]
+            ))
+        );
+        assert!(b.iter::<f32>().all(|v| v == 0.0));
+        net.try_apply(init_constant)?;
+        let w = net.param("0.weight")?.data();
+        println!("constant: net[0].weight.data[0] = {}", show(&row(&w, 0)));
+        assert!(w.iter::<f32>().all(|v| v == 1.0));
 
-        // Custom initialization (the book's my_init).
-        let _ = init_params(&mut net, |p| {
-            (p.container == "Linear" && p.name == "weight").then(|| {
-                println!("Init {} {:?}", p.name, p.shape);
-                Init::Uniform { low: -10.0, high: 10.0 }
-            })
-        });
-        apply(&mut net, |_, block| {
-            if let Some(linear) = block.downcast_mut::<Linear<B>>() {
-                let _ = edit_param(&mut linear.weight, |w| {
-                    let keep = w.clone().abs().greater_equal_elem(5.0).float();
-                    w * keep
-                });
-            }
-        });
-        let w = net.state_dict()["0.weight"].data();
-        let cols = w.shape[1];
-        let top = TensorData::new(w.to_vec::<f32>().unwrap_or_default()[..2 * cols].to_vec(), [2, cols]);
+        // Per layer: Xavier on net[0], 42 on net[2].
+        let first = net
+            .child_mut::<Linear<Ad<B>>>(0)
+            .ok_or("net[0] is a Linear")?;
+        init_params(first, |p| {
+            (p.name == "weight").then_some(Init::XavierUniform { gain: 1.0 })
+        })?;
+        let last = net
+            .child_mut::<Linear<Ad<B>>>(2)
+            .ok_or("net[2] is a Linear")?;
+        init_params(last, |_| Some(Init::Constant(42.0)))?;
+        println!(
+            "xavier: net[0].weight.data[0] = {}",
+            show(&row(&net.param("0.weight")?.data(), 0))
+        );
+        let w42 = net.param("2.weight")?.data();
+        println!("init_42: net[2].weight.data = {}", show(&w42));
+        assert!(w42.iter::<f32>().all(|v| v == 42.0));
+
+        // Custom initialization.
+        net.try_apply(my_init)?;
+        let w = net.param("0.weight")?.data();
+        let top = TensorData::new(w.iter::<f32>().take(8).collect::<Vec<f32>>(), [2, 4]);
         println!("net[0].weight[:2] = {}", show(&top));
-        if let Some(first) = net.child_mut::<Linear<B>>(0) {
-            let _ = edit_param(&mut first.weight, |w| w + 1.0);
-            let _ = edit_param(&mut first.weight, |w| w.slice_assign([0..1, 0..1], Tensor::full([1, 1], 42.0, device)));
-        }
-        println!("net[0].weight.data[0] = {}", show(&row(&net.state_dict()["0.weight"].data(), 0)));
+        assert!(
+            w.iter::<f32>()
+                .all(|v| v == 0.0 || (5.0..=10.0).contains(&v.abs()))
+        );
+
+        // Setting parameters directly: w[:] += 1; w[0, 0] = 42 (one element in both orientations).
+        edit_param(&mut net, "0.weight", |w: Tensor<Ad<B>, 2>| w + 1.0)?;
+        edit_param(&mut net, "0.weight", |w: Tensor<Ad<B>, 2>| {
+            w.slice_assign([0..1, 0..1], Tensor::full([1, 1], 42.0, device))
+        })?;
+        let row0 = row(&net.param("0.weight")?.data(), 0);
+        println!("net[0].weight.data[0] = {}", show(&row0));
+        assert_eq!(row0.iter::<f32>().next(), Some(42.0));
+        assert!(
+            net.param("0.weight")?.requires_grad(),
+            "edited parameters stay trainable"
+        );
 
         // 5.2.3 Tied parameters.
-        let shared = Shared::new(LinearConfig::new(8, 8).init::<B>(device));
-        let net = Sequential::<B>::new()
-            .add(LinearConfig::new(4, 8).init(device))
-            .add(Relu::new())
-            .add(shared.clone())
-            .add(Relu::new())
-            .add(shared.clone())
-            .add(Relu::new())
-            .add(LinearConfig::new(8, 1).init(device));
-        let _ = net.forward(x);
-        let same = |net: &Sequential<B>| {
-            let sd = net.state_dict();
-            let (a, b) = (row(&sd["2.weight"].data(), 0), row(&sd["4.weight"].data(), 0));
-            let flags: Vec<&str> = a.to_vec::<f32>().unwrap_or_default().iter()
-                .zip(b.to_vec::<f32>().unwrap_or_default())
-                .map(|(x, y)| if *x == y { "True" } else { "False" })
-                .collect();
-            format!("tensor([{}])", flags.join(", "))
+        let (mut net, _shared) = tied::<Ad<B>>(device);
+        net.forward(x)?;
+        let same = |net: &Sequential<Ad<B>>| -> Result<Vec<bool>, ParamError> {
+            let (a, b) = (
+                row(&net.param("2.weight")?.data(), 0),
+                row(&net.param("4.weight")?.data(), 0),
+            );
+            Ok(a.iter::<f32>()
+                .zip(b.iter::<f32>())
+                .map(|(x, y)| x == y)
+                .collect())
         };
-        println!("{}", same(&net));
-        shared.with_mut(|l: &mut Linear<B>| {
-            let _ = edit_param(&mut l.weight, |w| w.slice_assign([0..1, 0..1], Tensor::full([1, 1], 100.0, device)));
-        });
-        println!("{}", same(&net));
-        println!("net[2].weight.data[0, 0] = {}, net[4].weight.data[0, 0] = {}",
-            row(&net.state_dict()["2.weight"].data(), 0).to_vec::<f32>().unwrap_or_default()[0],
-            row(&net.state_dict()["4.weight"].data(), 0).to_vec::<f32>().unwrap_or_default()[0]);
+        println!(
+            "net[2].weight.data[0] == net[4].weight.data[0]: {:?}",
+            same(&net)?
+        );
+        assert!(same(&net)?.iter().all(|&t| t));
+        // Changing one position changes the other: they are the same parameter.
+        edit_param(&mut net, "2.weight", |w: Tensor<Ad<B>, 2>| {
+            w.slice_assign([0..1, 0..1], Tensor::full([1, 1], 100.0, device))
+        })?;
+        println!(
+            "net[2].weight.data[0] == net[4].weight.data[0]: {:?}",
+            same(&net)?
+        );
+        assert!(same(&net)?.iter().all(|&t| t));
+        let (a, b) = (net.param("2.weight")?.data(), net.param("4.weight")?.data());
+        println!(
+            "net[2].weight.data[0, 0] = {:?}, net[4].weight.data[0, 0] = {:?}",
+            a.iter::<f32>().next(),
+            b.iter::<f32>().next()
+        );
+        assert_eq!(
+            (a.iter::<f32>().next(), b.iter::<f32>().next()),
+            (Some(100.0), Some(100.0))
+        );
+        Ok(())
     }
 }
 
 #[allow(dead_code)]
-fn main() {
-    if let Err(err) = run_selected(Section) {
-        eprintln!("sec5_2_parameters: {err}");
-        std::process::exit(1);
-    }
+fn main() -> d2l::Result {
+    d2l::run(Section)
 }

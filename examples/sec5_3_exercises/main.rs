@@ -4,47 +4,72 @@
 
 use burn::nn::{LinearConfig, Relu};
 use burn::tensor::Tensor;
-use d2l::blocks::Sequential;
-use d2l::device::backend::{BackendTask, DeviceBackend, run_selected};
+use d2l::blocks::{BlockError, Sequential};
+use d2l::device::backend::{BackendTask, DeviceBackend};
 use d2l::layers::{LazyLinear, parameter_shapes};
 
 /// The §5.3 exercises, generic over the backend.
 pub struct Exercises;
 
 impl BackendTask for Exercises {
-    type Output = ();
+    type Output = d2l::Result;
 
-    fn run<B: DeviceBackend>(self, device: &B::Device) {
+    fn run<B: DeviceBackend>(self, device: &B::Device) -> d2l::Result {
         println!("## 5.3 exercises — backend: {}", B::KIND);
         // 1. Only the first layer's input width is given: the rest is inferred from it.
-        let net = Sequential::<B>::new().add(LinearConfig::new(20, 256).init(device)).add(Relu::new()).add(LazyLinear::new(10));
+        let net = Sequential::<B>::new()
+            .add(LinearConfig::new(20, 256).init(device))
+            .add(Relu::new())
+            .add(LazyLinear::new(10));
         println!("1. before: {:?}", parameter_shapes(&net));
-        let _ = net.forward(Tensor::<B, 2>::ones([2, 20], device));
+        net.forward(Tensor::<B, 2>::ones([2, 20], device))?;
         println!("   after:  {:?}", parameter_shapes(&net));
+        assert_eq!(
+            parameter_shapes(&net)[2],
+            ("2.weight".to_owned(), vec![10, 256])
+        );
 
         // 2. Mismatched widths between eager layers: a typed error at the second layer.
-        let bad = Sequential::<B>::new().add(LinearConfig::new(20, 256).init(device)).add(LinearConfig::new(128, 10).init(device));
-        match bad.forward(Tensor::<B, 2>::ones([2, 20], device)) {
-            Ok(_) => println!("2. unexpectedly ran"),
-            Err(err) => println!("2. {err}"),
-        }
+        let bad = Sequential::<B>::new()
+            .add(LinearConfig::new(20, 256).init(device))
+            .add(LinearConfig::new(128, 10).init(device));
+        let err = bad
+            .forward(Tensor::<B, 2>::ones([2, 20], device))
+            .expect_err("256 features into Linear(128, 10)");
+        println!("2. {err}");
+        assert_eq!(
+            err,
+            BlockError::Width {
+                path: "1".into(),
+                expected: 128,
+                actual: vec![2, 256]
+            }
+        );
 
         // 3. Varying input widths: the first call fixes the width; a later one is an error.
         let lazy = Sequential::<B>::new().add(LazyLinear::new(4));
-        for width in [3, 3, 5] {
-            match lazy.forward(Tensor::<B, 2>::ones([1, width], device)) {
-                Ok(y) => println!("3. input width {width}: output {:?}", y.shape()),
-                Err(err) => println!("3. input width {width}: {err}"),
-            }
+        for width in [3, 3] {
+            let y = lazy.forward(Tensor::<B, 2>::ones([1, width], device))?;
+            println!("3. input width {width}: output {:?}", y.dims());
         }
+        let err = lazy
+            .forward(Tensor::<B, 2>::ones([1, 5], device))
+            .expect_err("width 5 after 3");
+        println!("3. input width 5: {err}");
+        assert_eq!(
+            err,
+            BlockError::Width {
+                path: "0".into(),
+                expected: 3,
+                actual: vec![1, 5]
+            }
+        );
         println!("   (PyTorch would only say `mat1 and mat2 shapes cannot be multiplied`.)");
+        Ok(())
     }
 }
 
 #[allow(dead_code)]
-fn main() {
-    if let Err(err) = run_selected(Exercises) {
-        eprintln!("sec5_3_exercises: {err}");
-        std::process::exit(1);
-    }
+fn main() -> d2l::Result {
+    d2l::run(Exercises)
 }

@@ -2,9 +2,9 @@
 //!
 //! Run: `cargo run --example sec5_4_custom_layers`.
 
-use burn::tensor::{Distribution, Tensor};
+use burn::tensor::{Distribution, ElementConversion, Tensor};
 use d2l::blocks::Sequential;
-use d2l::device::backend::{BackendTask, DeviceBackend, run_selected};
+use d2l::device::backend::{BackendTask, DeviceBackend};
 use d2l::layers::{CenteredLayer, LazyLinear, MyLinear};
 use d2l::params::Parameters;
 use d2l::print::torch_repr;
@@ -13,40 +13,71 @@ use d2l::print::torch_repr;
 pub struct Section;
 
 impl BackendTask for Section {
-    type Output = ();
+    type Output = d2l::Result;
 
-    fn run<B: DeviceBackend>(self, device: &B::Device) {
+    fn run<B: DeviceBackend>(self, device: &B::Device) -> d2l::Result {
         println!("## 5.4 Custom Layers — backend: {}", B::KIND);
         B::seed(device, 0);
         // 5.4.1 Layers without parameters.
         let layer = Sequential::<B>::new().add(CenteredLayer::new());
-        if let Ok(y) = layer.forward_tensor::<1, 1>(Tensor::from_floats([1.0, 2.0, 3.0, 4.0, 5.0], device)) {
-            println!("layer([1, 2, 3, 4, 5]) = {}", torch_repr(&y));
-        }
-        let net = Sequential::<B>::new().add(LazyLinear::new(128)).add(CenteredLayer::new());
-        if let Ok(y) = net.forward_tensor::<2, 2>(Tensor::random([4, 8], Distribution::Uniform(0.0, 1.0), device)) {
-            let mean: f32 = y.mean().into_data().to_vec::<f32>().unwrap_or_default()[0];
-            println!("Y.mean() = {mean:e}");
-        }
+        let y = layer.forward(Tensor::<B, 1>::from_floats(
+            [1.0, 2.0, 3.0, 4.0, 5.0],
+            device,
+        ))?;
+        println!(
+            "layer(torch.tensor([1.0, 2, 3, 4, 5])) = {}",
+            torch_repr(&y)
+        );
+        assert_eq!(
+            y.to_data().iter::<f32>().collect::<Vec<_>>(),
+            [-2.0, -1.0, 0.0, 1.0, 2.0]
+        );
+        let net = Sequential::<B>::new()
+            .add(LazyLinear::new(128))
+            .add(CenteredLayer::new());
+        let y = net.forward(Tensor::<B, 2>::random(
+            [4, 8],
+            Distribution::Uniform(0.0, 1.0),
+            device,
+        ))?;
+        let mean: f32 = y.mean().into_scalar().elem();
+        println!("Y.mean() = {mean:e}");
+        assert!(
+            mean.abs() < 1e-5,
+            "a centered output has mean 0, got {mean}"
+        );
 
         // 5.4.2 Layers with parameters.
         let linear = Sequential::<B>::new().add(MyLinear::new(5, 3, device));
-        println!("linear.weight = {}", linear[0].state_dict()["weight"]);
-        if let Ok(y) = linear.forward_tensor::<2, 2>(Tensor::random([2, 5], Distribution::Uniform(0.0, 1.0), device)) {
-            println!("linear(X) = {}", torch_repr(&y));
-        }
-        let net = Sequential::<B>::new().add(MyLinear::new(64, 8, device)).add(MyLinear::new(8, 1, device));
-        if let Ok(y) = net.forward_tensor::<2, 2>(Tensor::random([2, 64], Distribution::Uniform(0.0, 1.0), device)) {
-            println!("net(X) = {}", torch_repr(&y));
-        }
+        let weight = linear[0].state_dict().get("weight")?.clone();
+        println!("linear.weight = {weight}");
+        assert_eq!(weight.shape(), [5, 3]);
+        let y = linear.forward(Tensor::<B, 2>::random(
+            [2, 5],
+            Distribution::Uniform(0.0, 1.0),
+            device,
+        ))?;
+        println!("linear(torch.rand(2, 5)) = {}", torch_repr(&y));
+        assert!(
+            y.to_data().iter::<f32>().all(|v| v >= 0.0),
+            "MyLinear ends in a ReLU"
+        );
+        let net = Sequential::<B>::new()
+            .add(MyLinear::new(64, 8, device))
+            .add(MyLinear::new(8, 1, device));
+        let y = net.forward(Tensor::<B, 2>::random(
+            [2, 64],
+            Distribution::Uniform(0.0, 1.0),
+            device,
+        ))?;
+        println!("net(torch.rand(2, 64)) = {}", torch_repr(&y));
+        assert_eq!(y.dims(), [2, 1]);
         println!("{net}");
+        Ok(())
     }
 }
 
 #[allow(dead_code)]
-fn main() {
-    if let Err(err) = run_selected(Section) {
-        eprintln!("sec5_4_custom_layers: {err}");
-        std::process::exit(1);
-    }
+fn main() -> d2l::Result {
+    d2l::run(Section)
 }

@@ -7,7 +7,7 @@
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Distribution, Tensor};
-use d2l::device::backend::{BackendTask, DeviceBackend, run_selected};
+use d2l::device::backend::{BackendTask, DeviceBackend};
 use d2l::device::{
     DeviceSpec, TensorDeviceExt, Transfer, device, device_name, list_devices, module_device,
     move_module, num_gpus, try_all_gpus, try_gpu,
@@ -18,16 +18,22 @@ use d2l::print::torch_repr;
 pub struct Section;
 
 fn names<B: DeviceBackend>(devices: &[B::Device]) -> String {
-    let names: Vec<String> = devices.iter().map(|d| device_name::<B>(d).to_string()).collect();
+    let names: Vec<String> = devices
+        .iter()
+        .map(|d| device_name::<B>(d).to_string())
+        .collect();
     format!("[{}]", names.join(", "))
 }
 
 impl BackendTask for Section {
-    type Output = ();
+    type Output = d2l::Result;
 
-    fn run<B: DeviceBackend>(self, _default: &B::Device) {
+    fn run<B: DeviceBackend>(self, _default: &B::Device) -> d2l::Result {
         println!("## 5.6 GPUs — backend: {}", B::KIND);
-        println!("devices on this backend: {}", names::<B>(&list_devices::<B>()));
+        println!(
+            "devices on this backend: {}",
+            names::<B>(&list_devices::<B>())
+        );
 
         // 5.6.1 Computing devices.
         let specs: Vec<DeviceSpec> = ["cpu", "cuda", "cuda:1"]
@@ -35,6 +41,7 @@ impl BackendTask for Section {
             .filter_map(|s| s.parse().ok())
             .collect();
         println!("device names: {specs:?} -> {}", names_of(&specs));
+        // Naming a device this backend does not have is an error, never a panic.
         for name in ["cpu", "gpu:0", "cuda:1"] {
             match device::<B>(name) {
                 Ok(d) => println!("  {name:<7} -> {}", device_name::<B>(&d)),
@@ -67,17 +74,23 @@ impl BackendTask for Section {
         println!("Y + Z = {}", torch_repr(&(y + z.clone())));
         let moved = z.move_to(&gpu1);
         println!("Z.cuda(1) is Z: {}", moved.transfer == Transfer::None);
+        assert_eq!(
+            moved.transfer,
+            Transfer::None,
+            "moving to its own device is a no-op"
+        );
 
         // 5.6.3 Neural networks and GPUs.
         let net: Linear<B> = LinearConfig::new(3, 1).init(&B::Device::default());
         let net = move_module(net, &gpu0);
         let out = net.forward(big_x);
         println!("net(X) = {}", torch_repr(&out));
-        match module_device::<B, _>(&net) {
-            Ok(d) => println!("net[0].weight.data.device = {}", device_name::<B>(&d)),
-            Err(err) => println!("net device: error: {err}"),
-        }
+        assert_eq!(out.dims(), [2, 1]);
+        let on = module_device::<B, _>(&net)?;
+        println!("net[0].weight.data.device = {}", device_name::<B>(&on));
+        assert_eq!(device_name::<B>(&on), device_name::<B>(&gpu0));
         println!("net parameters: {}", net.num_params());
+        Ok(())
     }
 }
 
@@ -87,9 +100,6 @@ fn names_of(specs: &[DeviceSpec]) -> String {
 }
 
 #[allow(dead_code)]
-fn main() {
-    if let Err(err) = run_selected(Section) {
-        eprintln!("sec5_6_gpus: {err}");
-        std::process::exit(1);
-    }
+fn main() -> d2l::Result {
+    d2l::run(Section)
 }

@@ -14,21 +14,16 @@ mod sec5_4_custom_layers;
 #[path = "../sec5_6_gpus/main.rs"]
 mod sec5_6_gpus;
 
-use d2l::device::backend::run_selected;
-
-fn main() {
+fn main() -> d2l::Result {
     println!("Dive into Deep Learning, chapter 5 — Deep Learning Computation, on Burn\n");
-    let sections = [
-        run_selected(sec5_1_layers_and_blocks::Section).map(|()| println!()),
-        run_selected(sec5_2_parameters::Section).map(|()| println!()),
-        run_selected(sec5_3_deferred_init::Section).map(|()| println!()),
-        run_selected(sec5_4_custom_layers::Section).map(|()| println!()),
-        run_selected(sec5_6_gpus::Section).map(|()| println!()),
-    ];
-    for result in sections {
-        if let Err(err) = result {
-            eprintln!("tour: {err}");
-            std::process::exit(1);
-        }
-    }
+    d2l::run(sec5_1_layers_and_blocks::Section)?;
+    println!();
+    d2l::run(sec5_2_parameters::Section)?;
+    println!();
+    d2l::run(sec5_3_deferred_init::Section)?;
+    println!();
+    d2l::run(sec5_4_custom_layers::Section)?;
+    println!();
+    d2l::run(sec5_6_gpus::Section)?;
+    Ok(())
 }

@@ -10,9 +10,19 @@
 
 /// `(name, package, bench target, features)` of every benchmark.
 const BENCHES: [(&str, &str, &str, &str); 3] = [
-    ("layers", "d2l-layers", "layers", "d2l-device/ndarray,d2l-device/flex,d2l-device/wgpu,d2l-device/cuda"),
+    (
+        "layers",
+        "d2l-layers",
+        "layers",
+        "d2l-device/ndarray,d2l-device/flex,d2l-device/wgpu,d2l-device/cuda",
+    ),
     ("devices", "d2l-device", "devices", "ndarray,flex,wgpu,cuda"),
-    ("blocks", "d2l-blocks", "blocks", "d2l-device/ndarray,d2l-device/flex,d2l-device/wgpu,d2l-device/cuda"),
+    (
+        "blocks",
+        "d2l-blocks",
+        "blocks",
+        "d2l-device/ndarray,d2l-device/flex,d2l-device/wgpu,d2l-device/cuda",
+    ),
 ];
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
@@ -24,9 +34,22 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         return Err(format!("unknown benchmark `{name}` (expected {})", names()));
     };
     let status = crate::cargo()
-        .args(["bench", "--package", package, "--bench", target, "--features", features, "--"])
+        .args([
+            "bench",
+            "--package",
+            package,
+            "--bench",
+            target,
+            "--features",
+            features,
+            "--",
+        ])
         .args(rest)
         .status()
         .map_err(|err| format!("cannot start cargo: {err}"))?;
-    if status.success() { Ok(()) } else { Err(format!("benchmark `{name}` failed")) }
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("benchmark `{name}` failed"))
+    }
 }

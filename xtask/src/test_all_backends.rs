@@ -46,15 +46,24 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
                 options.keep_going = true;
                 continue;
             }
-            "--backends" => args.next().ok_or("--backends needs a value, e.g. ndarray,wgpu")?,
+            "--backends" => args
+                .next()
+                .ok_or("--backends needs a value, e.g. ndarray,wgpu")?,
             other => match other.strip_prefix("--backends=") {
                 Some(list) => list,
                 None => return Err(format!("unknown argument `{other}`")),
             },
         };
         options.backends = list.split(',').map(|b| b.trim().to_string()).collect();
-        if let Some(bad) = options.backends.iter().find(|b| !BACKENDS.contains(&b.as_str())) {
-            return Err(format!("unknown backend `{bad}` (expected {})", BACKENDS.join(", ")));
+        if let Some(bad) = options
+            .backends
+            .iter()
+            .find(|b| !BACKENDS.contains(&b.as_str()))
+        {
+            return Err(format!(
+                "unknown backend `{bad}` (expected {})",
+                BACKENDS.join(", ")
+            ));
         }
     }
     Ok(options)
@@ -188,7 +197,10 @@ fn summary(outcomes: &[Outcome]) -> String {
             Status::Failed => "FAILED".to_string(),
             Status::Skipped(why) => format!("skipped ({why})"),
         };
-        table.push_str(&format!("{:<8}  {:>6}  {:>6}  {status}\n", o.backend, o.passed, o.failed));
+        table.push_str(&format!(
+            "{:<8}  {:>6}  {:>6}  {status}\n",
+            o.backend, o.passed, o.failed
+        ));
         if let Status::Skipped(_) = o.status {
             table.push_str(&format!("{}: skipped (no NVIDIA device)\n", o.backend));
         }
@@ -211,7 +223,11 @@ mod tests {
 
     #[test]
     fn parses_backend_lists() {
-        let args = ["--backends".to_string(), "ndarray,wgpu".to_string(), "--keep-going".into()];
+        let args = [
+            "--backends".to_string(),
+            "ndarray,wgpu".to_string(),
+            "--keep-going".into(),
+        ];
         let options = parse_options(&args).expect("valid");
         assert_eq!(options.backends, ["ndarray", "wgpu"]);
         assert!(options.keep_going);
@@ -222,8 +238,18 @@ mod tests {
     #[test]
     fn summary_marks_skips_and_failures() {
         let outcomes = [
-            Outcome { backend: "ndarray".into(), passed: 5, failed: 0, status: Status::Passed },
-            Outcome { backend: "wgpu".into(), passed: 4, failed: 1, status: Status::Failed },
+            Outcome {
+                backend: "ndarray".into(),
+                passed: 5,
+                failed: 0,
+                status: Status::Passed,
+            },
+            Outcome {
+                backend: "wgpu".into(),
+                passed: 4,
+                failed: 1,
+                status: Status::Failed,
+            },
             Outcome {
                 backend: "cuda".into(),
                 passed: 0,
@@ -232,8 +258,17 @@ mod tests {
             },
         ];
         let table = summary(&outcomes);
-        assert!(table.contains("ndarray        5       0  passed"), "{table}");
-        assert!(table.contains("wgpu           4       1  FAILED"), "{table}");
-        assert!(table.contains("cuda: skipped (no NVIDIA device)"), "{table}");
+        assert!(
+            table.contains("ndarray        5       0  passed"),
+            "{table}"
+        );
+        assert!(
+            table.contains("wgpu           4       1  FAILED"),
+            "{table}"
+        );
+        assert!(
+            table.contains("cuda: skipped (no NVIDIA device)"),
+            "{table}"
+        );
     }
 }

@@ -23,15 +23,26 @@ struct StaticMlp<B: Backend> {
 
 impl<B: Backend> StaticMlp<B> {
     fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        self.output.forward(self.relu.forward(self.hidden.forward(x)))
+        self.output
+            .forward(self.relu.forward(self.hidden.forward(x)))
     }
 }
 
 fn nets<B: Backend>(device: &B::Device) -> (StaticMlp<B>, Sequential<B>) {
     let hidden = LinearConfig::new(20, 256).init(device);
     let output = LinearConfig::new(256, 10).init(device);
-    let dynamic = Sequential::new().add(hidden.clone()).add(Relu::new()).add(output.clone());
-    (StaticMlp { hidden, relu: Relu::new(), output }, dynamic)
+    let dynamic = Sequential::new()
+        .add(hidden.clone())
+        .add(Relu::new())
+        .add(output.clone());
+    (
+        StaticMlp {
+            hidden,
+            relu: Relu::new(),
+            output,
+        },
+        dynamic,
+    )
 }
 
 fn median(iters: usize, mut f: impl FnMut()) -> Duration {
@@ -74,7 +85,11 @@ impl BackendTask for Bench {
                 let y = dynamic.forward_tensor::<2, 2>(x.clone()).expect("forward");
                 std::hint::black_box(y.into_data());
             });
-            rows.push(Row { case: format!("forward, batch {batch}"), derived, dynamic: dyn_time });
+            rows.push(Row {
+                case: format!("forward, batch {batch}"),
+                derived,
+                dynamic: dyn_time,
+            });
 
             let xa = Tensor::<Autodiff<B>, 2>::random([batch, 20], Distribution::Default, device);
             let (fixed, dynamic) = nets::<Autodiff<B>>(device);
@@ -88,7 +103,11 @@ impl BackendTask for Bench {
                 let first = dynamic.child::<Linear<Autodiff<B>>>(0).expect("linear");
                 std::hint::black_box(first.weight.grad(&grads).map(|g| g.into_data()));
             });
-            rows.push(Row { case: format!("forward+backward, batch {batch}"), derived, dynamic: dyn_time });
+            rows.push(Row {
+                case: format!("forward+backward, batch {batch}"),
+                derived,
+                dynamic: dyn_time,
+            });
         }
         rows
     }
@@ -107,7 +126,8 @@ fn main() {
         match run_on(kind, Bench { iters }) {
             Ok(rows) => {
                 for r in rows {
-                    let overhead = (r.dynamic.as_secs_f64() / r.derived.as_secs_f64() - 1.0) * 100.0;
+                    let overhead =
+                        (r.dynamic.as_secs_f64() / r.derived.as_secs_f64() - 1.0) * 100.0;
                     println!(
                         "| {kind} | {} | {} | {} | {overhead:+.1}% |",
                         r.case,

@@ -3,10 +3,7 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorMetadata, TensorPrimitive};
 
-use crate::BlockError;
-
-/// The highest rank a block input may have.
-pub const MAX_RANK: usize = 6;
+use crate::{BlockError, with_rank};
 
 /// A float tensor whose rank is known at run time, so that blocks taking rank-1 (`[5]`) and
 /// rank-2 (`[batch, features]`) inputs compose in one [`Sequential`](crate::Sequential).
@@ -44,7 +41,9 @@ pub trait RankFn<B: Backend> {
 
 impl<B: Backend, const D: usize> From<Tensor<B, D>> for Activation<B> {
     fn from(tensor: Tensor<B, D>) -> Self {
-        Self { primitive: tensor.into_primitive() }
+        Self {
+            primitive: tensor.into_primitive(),
+        }
     }
 }
 
@@ -61,10 +60,17 @@ impl<B: Backend> Activation<B> {
 
     /// The device the tensor lives on.
     pub fn device(&self) -> B::Device {
-        match &self.primitive {
-            TensorPrimitive::Float(t) => B::float_device(t),
-            TensorPrimitive::QFloat(t) => B::q_device(t),
-        }
+        crate::tensor::device(&self.primitive)
+    }
+
+    /// An activation of Burn's rank-erased tensor.
+    pub fn from_primitive(primitive: TensorPrimitive<B>) -> Self {
+        Self { primitive }
+    }
+
+    /// Burn's rank-erased tensor.
+    pub fn into_primitive(self) -> TensorPrimitive<B> {
+        self.primitive
     }
 
     /// The tensor as a rank-`D` tensor.
@@ -75,23 +81,26 @@ impl<B: Backend> Activation<B> {
         if self.rank() == D {
             Ok(Tensor::from_primitive(self.primitive))
         } else {
-            Err(BlockError::Rank { path: String::new(), expected: D, actual: self.shape() })
+            Err(BlockError::Rank {
+                path: String::new(),
+                expected: D,
+                actual: self.shape(),
+            })
         }
     }
 
     /// Applies `f` at the activation's own rank; the result has the same rank.
     ///
     /// # Errors
-    /// [`BlockError::Rank`] for rank 0 or above [`MAX_RANK`], and whatever `f` returns.
+    /// [`BlockError::UnsupportedRank`] for rank 0 or above [`MAX_RANK`](crate::MAX_RANK), and
+    /// whatever `f` returns.
     pub fn map<F: RankFn<B>>(self, f: &F) -> Result<Self, BlockError> {
-        macro_rules! dispatch {
-            ($($d:literal),*) => {
-                match self.rank() {
-                    $($d => f.call(Tensor::<B, $d>::from_primitive(self.primitive)).map(Self::from),)*
-                    _ => Err(BlockError::Rank { path: String::new(), expected: 1, actual: self.shape() }),
-                }
-            };
-        }
-        dispatch!(1, 2, 3, 4, 5, 6)
+        let rank = self.rank();
+        let primitive = self.primitive;
+        with_rank!(rank, D => f.call(Tensor::<B, D>::from_primitive(primitive)).map(Self::from))
+            .unwrap_or(Err(BlockError::UnsupportedRank {
+                path: String::new(),
+                rank,
+            }))
     }
 }

@@ -9,9 +9,9 @@ use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Bool, Int, Tensor};
 
-use crate::{Activation, BlockError};
+use crate::{Activation, BlockError, with_rank};
 
-/// The forward pass and PyTorch-style description of a block (D2L §5.1).
+/// The forward pass, children and PyTorch-style description of a block (D2L §5.1).
 ///
 /// Implement this for a `#[derive(Module)]` struct, then make it a [`Block`] with
 /// [`impl_block!`](crate::impl_block). Burn's `Linear`, `Relu`, `Sigmoid`, `Tanh`, `Gelu` and
@@ -28,6 +28,18 @@ pub trait Forward<B: Backend> {
     /// `ReLU()`, or a multi-line tree built with [`tree`](crate::tree).
     fn repr(&self) -> String;
 
+    /// The blocks this block holds, by field name, in registration order — what PyTorch's
+    /// `named_children()` lists and [`apply`](crate::path::apply) recurses into. The default
+    /// is none (a leaf).
+    fn children(&self) -> Vec<(&str, &dyn Block<B>)> {
+        Vec::new()
+    }
+
+    /// [`children`](Self::children), mutably; must list the same children in the same order.
+    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Block<B>)> {
+        Vec::new()
+    }
+
     /// Creates parameters a lazy block does not have yet, from the shapes about to be loaded
     /// (keys relative to this block, Burn orientation). Containers pass each child its part.
     /// The default does nothing: eager blocks already have their parameters.
@@ -39,7 +51,9 @@ pub trait Forward<B: Backend> {
 /// A rank-erased view of a Burn visitor, so that it can cross a `dyn Block` boundary.
 ///
 /// Parameters travel as `&dyn Any` holding a `Param<Tensor<B, rank>>` (of the float, int or
-/// bool kind); the receiving side downcasts at the matching const rank.
+/// bool kind); the receiving side downcasts at the matching const rank ([`with_rank!`]).
+///
+/// [`with_rank!`]: crate::with_rank
 pub trait ErasedVisitor<B: Backend> {
     /// Burn's `enter_module`.
     fn enter_module(&mut self, name: &str, container_type: &str);
@@ -53,39 +67,37 @@ pub trait ErasedVisitor<B: Backend> {
     fn visit_bool(&mut self, rank: usize, param: &dyn Any);
 }
 
-/// A rank-erased view of a Burn mapper (see [`ErasedVisitor`]); parameters travel boxed.
+/// A rank-erased view of a Burn mapper (see [`ErasedVisitor`]).
+///
+/// Parameters travel as `&mut dyn Any` holding an `Option<Param<Tensor<B, rank>>>`: the
+/// mapper takes the parameter out and puts the mapped one back. A slot left empty keeps the
+/// parameter as it was.
 pub trait ErasedMapper<B: Backend> {
     /// Burn's `enter_module`.
     fn enter_module(&mut self, name: &str, container_type: &str);
     /// Burn's `exit_module`.
     fn exit_module(&mut self, name: &str, container_type: &str);
-    /// Maps a float parameter of the given rank.
-    fn map_float(&mut self, rank: usize, param: Box<dyn Any>) -> Box<dyn Any>;
-    /// Maps an int parameter of the given rank.
-    fn map_int(&mut self, rank: usize, param: Box<dyn Any>) -> Box<dyn Any>;
-    /// Maps a bool parameter of the given rank.
-    fn map_bool(&mut self, rank: usize, param: Box<dyn Any>) -> Box<dyn Any>;
+    /// Maps a float parameter of the given rank in its slot.
+    fn map_float(&mut self, rank: usize, slot: &mut dyn Any);
+    /// Maps an int parameter of the given rank in its slot.
+    fn map_int(&mut self, rank: usize, slot: &mut dyn Any);
+    /// Maps a bool parameter of the given rank in its slot.
+    fn map_bool(&mut self, rank: usize, slot: &mut dyn Any);
 }
 
-/// Turns an inner-backend block back into its autodiff twin (`AutodiffModule::from_inner`).
+/// Turns an inner-backend block back into its autodiff twin (`AutodiffModule::from_inner`);
+/// `None` for a block that is not the one `valid()` made.
 pub type Lift<B> = Arc<
-    dyn Fn(Box<dyn Block<<B as AutodiffBackend>::InnerBackend>>) -> Box<dyn Block<B>> + Send + Sync,
+    dyn Fn(Box<dyn Block<<B as AutodiffBackend>::InnerBackend>>) -> Option<Box<dyn Block<B>>>
+        + Send
+        + Sync,
 >;
 
 /// A Burn module with a forward pass, usable as a child of [`Sequential`](crate::Sequential).
 ///
 /// Object-safe: Burn's generic `Module` methods are routed through [`ErasedVisitor`] and
 /// [`ErasedMapper`]. Implement it with [`impl_block!`](crate::impl_block), never by hand.
-pub trait Block<B: Backend>: Send + Sync + Debug + 'static {
-    /// Runs the block (see [`Forward::forward`]).
-    ///
-    /// # Errors
-    /// As [`Forward::forward`].
-    fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError>;
-    /// PyTorch's `repr` (see [`Forward::repr`]).
-    fn describe(&self) -> String;
-    /// See [`Forward::materialize_for`].
-    fn materialize_for(&self, shapes: &[(String, Vec<usize>)]);
+pub trait Block<B: Backend>: Forward<B> + Send + Sync + Debug + 'static {
     /// The Rust type name, for debugging and `apply`-style visits.
     fn type_name(&self) -> &'static str;
     /// The block as `Any`, to downcast to its concrete type.
@@ -102,12 +114,11 @@ pub trait Block<B: Backend>: Send + Sync + Debug + 'static {
     fn map_erased(self: Box<Self>, mapper: &mut dyn ErasedMapper<B>) -> Box<dyn Block<B>>;
     /// Burn's `Module::collect_devices`.
     fn collect_devices_erased(&self, devices: Vec<B::Device>) -> Vec<B::Device>;
-    /// Burn's `Module::fork`.
-    fn fork_boxed(self: Box<Self>, device: &B::Device) -> Box<dyn Block<B>>;
-    /// Burn's `Module::to_device`.
-    fn to_device_boxed(self: Box<Self>, device: &B::Device) -> Box<dyn Block<B>>;
     /// Burn's `Module::num_params`.
     fn num_params_erased(&self) -> usize;
+    /// The first parameter whose rank cannot cross a `dyn Block` boundary (0 or above
+    /// [`MAX_RANK`](crate::MAX_RANK)), as [`BlockError::UnsupportedRank`] with its path.
+    fn check_ranks(&self) -> Result<(), BlockError>;
     /// Burn's `AutodiffModule::valid`, with the way back (`from_inner`).
     fn valid_boxed(&self) -> (Box<dyn Block<B::InnerBackend>>, Lift<B>)
     where
@@ -130,7 +141,7 @@ pub fn map_block<B: Backend, M: ModuleMapper<B>>(
     block: Box<dyn Block<B>>,
     mapper: &mut M,
 ) -> Box<dyn Block<B>> {
-    crate::shared::session(|| block.map_erased(&mut EraseMapper(mapper)))
+    crate::session::session(|| block.map_erased(&mut EraseMapper(mapper)))
 }
 
 /// Turns a concrete Burn visitor into an [`ErasedVisitor`] (the container side).
@@ -145,21 +156,8 @@ pub(crate) struct EraseMapper<'a, M>(pub(crate) &'a mut M);
 /// Turns an [`ErasedMapper`] back into a Burn mapper (the child side).
 pub struct ReifyMapper<'a, B: Backend>(pub &'a mut dyn ErasedMapper<B>);
 
-/// Calls `$body` with `$d` bound to the const rank `$rank` (1..=6); other ranks are skipped.
-macro_rules! with_rank {
-    ($rank:expr, $d:ident => $body:expr) => {
-        match $rank {
-            1 => { const $d: usize = 1; $body }
-            2 => { const $d: usize = 2; $body }
-            3 => { const $d: usize = 3; $body }
-            4 => { const $d: usize = 4; $body }
-            5 => { const $d: usize = 5; $body }
-            6 => { const $d: usize = 6; $body }
-            _ => unreachable!("Burn parameters have rank 1..=6"),
-        }
-    };
-}
-
+// A parameter of a rank `with_rank!` cannot name is never sent across (see `Reify*`), and a
+// slot of an unexpected type is left alone: the walk goes on without it.
 impl<B: Backend, V: ModuleVisitor<B>> ErasedVisitor<B> for EraseVisitor<'_, V> {
     fn enter_module(&mut self, name: &str, container_type: &str) {
         self.0.enter_module(name, container_type);
@@ -170,18 +168,23 @@ impl<B: Backend, V: ModuleVisitor<B>> ErasedVisitor<B> for EraseVisitor<'_, V> {
     fn visit_float(&mut self, rank: usize, param: &dyn Any) {
         with_rank!(rank, D => if let Some(p) = param.downcast_ref::<Param<Tensor<B, D>>>() {
             self.0.visit_float::<D>(p)
-        })
+        });
     }
     fn visit_int(&mut self, rank: usize, param: &dyn Any) {
         with_rank!(rank, D => if let Some(p) = param.downcast_ref::<Param<Tensor<B, D, Int>>>() {
             self.0.visit_int::<D>(p)
-        })
+        });
     }
     fn visit_bool(&mut self, rank: usize, param: &dyn Any) {
         with_rank!(rank, D => if let Some(p) = param.downcast_ref::<Param<Tensor<B, D, Bool>>>() {
             self.0.visit_bool::<D>(p)
-        })
+        });
     }
+}
+
+/// Whether a parameter of rank `D` can cross a `dyn Block` boundary.
+const fn crosses(rank: usize) -> bool {
+    rank >= 1 && rank <= crate::MAX_RANK
 }
 
 impl<B: Backend> ModuleVisitor<B> for ReifyVisitor<'_, B> {
@@ -192,20 +195,28 @@ impl<B: Backend> ModuleVisitor<B> for ReifyVisitor<'_, B> {
         self.0.exit_module(name, container_type);
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        self.0.visit_float(D, param);
+        if crosses(D) {
+            self.0.visit_float(D, param);
+        }
     }
     fn visit_int<const D: usize>(&mut self, param: &Param<Tensor<B, D, Int>>) {
-        self.0.visit_int(D, param);
+        if crosses(D) {
+            self.0.visit_int(D, param);
+        }
     }
     fn visit_bool<const D: usize>(&mut self, param: &Param<Tensor<B, D, Bool>>) {
-        self.0.visit_bool(D, param);
+        if crosses(D) {
+            self.0.visit_bool(D, param);
+        }
     }
 }
 
-fn reboxed<T: 'static>(param: Box<dyn Any>, f: impl FnOnce(T) -> T) -> Box<dyn Any> {
-    match param.downcast::<T>() {
-        Ok(p) => Box::new(f(*p)),
-        Err(other) => other,
+/// Maps the parameter in `slot` if it holds a `Param` of type `T`.
+fn map_slot<T: 'static>(slot: &mut dyn Any, f: impl FnOnce(T) -> T) {
+    if let Some(slot) = slot.downcast_mut::<Option<T>>() {
+        if let Some(param) = slot.take() {
+            *slot = Some(f(param));
+        }
     }
 }
 
@@ -216,23 +227,23 @@ impl<B: Backend, M: ModuleMapper<B>> ErasedMapper<B> for EraseMapper<'_, M> {
     fn exit_module(&mut self, name: &str, container_type: &str) {
         self.0.exit_module(name, container_type);
     }
-    fn map_float(&mut self, rank: usize, param: Box<dyn Any>) -> Box<dyn Any> {
-        with_rank!(rank, D => reboxed(param, |p: Param<Tensor<B, D>>| self.0.map_float::<D>(p)))
+    fn map_float(&mut self, rank: usize, slot: &mut dyn Any) {
+        with_rank!(rank, D => map_slot(slot, |p: Param<Tensor<B, D>>| self.0.map_float::<D>(p)));
     }
-    fn map_int(&mut self, rank: usize, param: Box<dyn Any>) -> Box<dyn Any> {
-        with_rank!(rank, D => reboxed(param, |p: Param<Tensor<B, D, Int>>| self.0.map_int::<D>(p)))
+    fn map_int(&mut self, rank: usize, slot: &mut dyn Any) {
+        with_rank!(rank, D => map_slot(slot, |p: Param<Tensor<B, D, Int>>| self.0.map_int::<D>(p)));
     }
-    fn map_bool(&mut self, rank: usize, param: Box<dyn Any>) -> Box<dyn Any> {
-        with_rank!(rank, D => reboxed(param, |p: Param<Tensor<B, D, Bool>>| self.0.map_bool::<D>(p)))
+    fn map_bool(&mut self, rank: usize, slot: &mut dyn Any) {
+        with_rank!(rank, D => map_slot(slot, |p: Param<Tensor<B, D, Bool>>| self.0.map_bool::<D>(p)));
     }
 }
 
-fn unboxed<T: 'static>(mapped: Box<dyn Any>) -> T {
-    match mapped.downcast::<T>() {
-        Ok(p) => *p,
-        // EraseMapper returns the value it was given, at the type it was given.
-        Err(_) => unreachable!("a rank-erased mapper changed a parameter's type"),
-    }
+/// Sends `param` through an erased mapper; an emptied slot keeps the parameter as it was.
+fn through<T: Clone + 'static>(param: T, send: impl FnOnce(&mut dyn Any)) -> T {
+    let fallback = param.clone();
+    let mut slot = Some(param);
+    send(&mut slot);
+    slot.unwrap_or(fallback)
 }
 
 impl<B: Backend> ModuleMapper<B> for ReifyMapper<'_, B> {
@@ -243,19 +254,72 @@ impl<B: Backend> ModuleMapper<B> for ReifyMapper<'_, B> {
         self.0.exit_module(name, container_type);
     }
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
-        unboxed(self.0.map_float(D, Box::new(param)))
+        if !crosses(D) {
+            return param;
+        }
+        through(param, |slot| self.0.map_float(D, slot))
     }
     fn map_int<const D: usize>(
         &mut self,
         param: Param<Tensor<B, D, Int>>,
     ) -> Param<Tensor<B, D, Int>> {
-        unboxed(self.0.map_int(D, Box::new(param)))
+        if !crosses(D) {
+            return param;
+        }
+        through(param, |slot| self.0.map_int(D, slot))
     }
     fn map_bool<const D: usize>(
         &mut self,
         param: Param<Tensor<B, D, Bool>>,
     ) -> Param<Tensor<B, D, Bool>> {
-        unboxed(self.0.map_bool(D, Box::new(param)))
+        if !crosses(D) {
+            return param;
+        }
+        through(param, |slot| self.0.map_bool(D, slot))
+    }
+}
+
+/// Finds the first parameter of a rank that cannot cross a `dyn Block` boundary. Not public
+/// API: [`impl_block!`](crate::impl_block) runs it on the concrete module, where every rank is
+/// nameable.
+#[doc(hidden)]
+#[derive(Default)]
+pub struct RankProbe {
+    path: crate::path::Path,
+    found: Option<BlockError>,
+}
+
+impl RankProbe {
+    fn see(&mut self, rank: usize) {
+        if self.found.is_none() && !crosses(rank) {
+            self.found = Some(BlockError::UnsupportedRank {
+                path: self.path.key().to_owned(),
+                rank,
+            });
+        }
+    }
+
+    /// The result of the walk.
+    pub fn finish(self) -> Result<(), BlockError> {
+        self.found.map_or(Ok(()), Err)
+    }
+}
+
+impl<B: Backend> ModuleVisitor<B> for RankProbe {
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        self.path.enter(name, container_type);
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.exit();
+    }
+    fn visit_float<const D: usize>(&mut self, _: &Param<Tensor<B, D>>) {
+        self.see(D);
+    }
+    fn visit_int<const D: usize>(&mut self, _: &Param<Tensor<B, D, Int>>) {
+        self.see(D);
+    }
+    fn visit_bool<const D: usize>(&mut self, _: &Param<Tensor<B, D, Bool>>) {
+        self.see(D);
     }
 }
 
@@ -293,9 +357,14 @@ impl<B: Backend> ModuleMapper<B> for ReifyMapper<'_, B> {
 macro_rules! impl_block {
     ($ty:ident < $b:ident >) => {
         impl<$b: $crate::__burn::tensor::backend::Backend> $crate::Block<$b> for $ty<$b> {
-            $crate::__block_methods!($b, $ty<$b>, |inner| {
-                <$ty<$b> as $crate::__burn::module::AutodiffModule<$b>>::from_inner(inner)
-            }, $ty<<$b as $crate::__burn::tensor::backend::AutodiffBackend>::InnerBackend>);
+            $crate::__block_methods!(
+                $b,
+                $ty<$b>,
+                |inner| {
+                    <$ty<$b> as $crate::__burn::module::AutodiffModule<$b>>::from_inner(inner)
+                },
+                $ty<<$b as $crate::__burn::tensor::backend::AutodiffBackend>::InnerBackend>
+            );
         }
     };
     ($ty:ident) => {
@@ -310,18 +379,6 @@ macro_rules! impl_block {
 #[macro_export]
 macro_rules! __block_methods {
     ($b:ident, $self_ty:ty, |$inner:ident| $from_inner:expr, $inner_ty:ty) => {
-        fn forward(
-            &self,
-            x: $crate::Activation<$b>,
-        ) -> ::core::result::Result<$crate::Activation<$b>, $crate::BlockError> {
-            <Self as $crate::Forward<$b>>::forward(self, x)
-        }
-        fn describe(&self) -> ::std::string::String {
-            <Self as $crate::Forward<$b>>::repr(self)
-        }
-        fn materialize_for(&self, shapes: &[(::std::string::String, ::std::vec::Vec<usize>)]) {
-            <Self as $crate::Forward<$b>>::materialize_for(self, shapes)
-        }
         fn type_name(&self) -> &'static str {
             ::core::any::type_name::<Self>()
         }
@@ -355,26 +412,21 @@ macro_rules! __block_methods {
         ) -> ::std::vec::Vec<<$b as $crate::__burn::tensor::backend::BackendTypes>::Device> {
             $crate::__burn::module::Module::<$b>::collect_devices(self, devices)
         }
-        fn fork_boxed(
-            self: ::std::boxed::Box<Self>,
-            device: &<$b as $crate::__burn::tensor::backend::BackendTypes>::Device,
-        ) -> ::std::boxed::Box<dyn $crate::Block<$b>> {
-            ::std::boxed::Box::new($crate::__burn::module::Module::<$b>::fork(*self, device))
-        }
-        fn to_device_boxed(
-            self: ::std::boxed::Box<Self>,
-            device: &<$b as $crate::__burn::tensor::backend::BackendTypes>::Device,
-        ) -> ::std::boxed::Box<dyn $crate::Block<$b>> {
-            ::std::boxed::Box::new($crate::__burn::module::Module::<$b>::to_device(*self, device))
-        }
         fn num_params_erased(&self) -> usize {
             $crate::__burn::module::Module::<$b>::num_params(self)
+        }
+        fn check_ranks(&self) -> ::core::result::Result<(), $crate::BlockError> {
+            let mut probe = $crate::RankProbe::default();
+            $crate::__burn::module::Module::<$b>::visit(self, &mut probe);
+            probe.finish()
         }
         fn valid_boxed(
             &self,
         ) -> (
             ::std::boxed::Box<
-                dyn $crate::Block<<$b as $crate::__burn::tensor::backend::AutodiffBackend>::InnerBackend>,
+                dyn $crate::Block<
+                        <$b as $crate::__burn::tensor::backend::AutodiffBackend>::InnerBackend,
+                    >,
             >,
             $crate::Lift<$b>,
         )
@@ -384,13 +436,10 @@ macro_rules! __block_methods {
             let valid = <Self as $crate::__burn::module::AutodiffModule<$b>>::valid(self);
             let lift: $crate::Lift<$b> = ::std::sync::Arc::new(|boxed| {
                 let any = $crate::Block::into_any(boxed);
-                let $inner: $inner_ty = match any.downcast::<$inner_ty>() {
-                    ::core::result::Result::Ok(inner) => *inner,
-                    ::core::result::Result::Err(_) => {
-                        unreachable!("a lift is only applied to the block valid() produced")
-                    }
-                };
-                ::std::boxed::Box::new($from_inner)
+                let $inner: $inner_ty = *any.downcast::<$inner_ty>().ok()?;
+                ::core::option::Option::Some(
+                    ::std::boxed::Box::new($from_inner) as ::std::boxed::Box<dyn $crate::Block<$b>>
+                )
             });
             (::std::boxed::Box::new(valid), lift)
         }

@@ -1,4 +1,5 @@
-//! The blocks D2L §5.1 builds, and its exercises.
+//! The blocks and networks of D2L §5.1–§5.2, and the §5.1 exercises: one home for the book's
+//! networks, used by tests, benchmarks and examples alike.
 //!
 //! PyTorch's lazy layers are replaced by eager ones with the book's widths (inputs of width 20);
 //! `d2l-layers` brings `LazyLinear` back.
@@ -8,7 +9,12 @@ use burn::nn::{Linear, LinearConfig, Relu};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, ElementConversion, Tensor};
 
-use crate::{Activation, Block, BlockError, Forward, Sequential, impl_block, tree};
+use crate::{Activation, Block, BlockError, Forward, Sequential, Shared, impl_block, tensor, tree};
+
+/// `tree(name, children)` with each child's own repr.
+fn tree_of<B: Backend>(name: &str, children: Vec<(&str, &dyn Block<B>)>) -> String {
+    tree(name, children.into_iter().map(|(n, c)| (n, c.repr())))
+}
 
 fn call<B: Backend>(
     name: &str,
@@ -45,7 +51,15 @@ impl<B: Backend> Forward<B> for Mlp<B> {
     }
 
     fn repr(&self) -> String {
-        tree("MLP", [("hidden", Forward::<B>::repr(&self.hidden)), ("output", Forward::<B>::repr(&self.output))])
+        tree_of("MLP", self.children())
+    }
+
+    fn children(&self) -> Vec<(&str, &dyn Block<B>)> {
+        vec![("hidden", &self.hidden), ("output", &self.output)]
+    }
+
+    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Block<B>)> {
+        vec![("hidden", &mut self.hidden), ("output", &mut self.output)]
     }
 }
 impl_block!(Mlp<B>);
@@ -53,10 +67,11 @@ impl_block!(Mlp<B>);
 /// The book's hand-written `MySequential` (§5.1.2): children kept in an ordered list and run
 /// in turn — the mechanism [`Sequential`] packages.
 ///
-/// It is a plain container of `Box<dyn Block>`: it runs, but it is *not* a Burn `Module`, so
-/// optimizers and `num_params` cannot see its children. That is the answer to the exercise
-/// "what goes wrong if children are kept in a plain list": in PyTorch a Python list hides
-/// them from `parameters()`; in Burn a list of trait objects cannot even be a module field.
+/// It is a plain container of `Box<dyn Block>`: it runs, but it is *not* a Burn `Module`
+/// (it has no `Module` impl, so it cannot be handed to an optimizer or a recorder at all).
+/// That is the answer to the exercise "what goes wrong if children are kept in a plain list":
+/// in PyTorch a Python list hides them from `parameters()`; in Burn a list of trait objects
+/// cannot even be a module field — [`Sequential`] is that list made a module.
 #[derive(Debug, Default)]
 pub struct MySequential<B: Backend> {
     /// The children, in order.
@@ -66,7 +81,9 @@ pub struct MySequential<B: Backend> {
 impl<B: Backend> MySequential<B> {
     /// A new, empty chain.
     pub fn new() -> Self {
-        Self { modules: Vec::new() }
+        Self {
+            modules: Vec::new(),
+        }
     }
 
     /// Appends a block.
@@ -80,17 +97,15 @@ impl<B: Backend> MySequential<B> {
     /// # Errors
     /// The first failing child's error, with its index as path.
     pub fn forward(&self, x: impl Into<Activation<B>>) -> Result<Activation<B>, BlockError> {
-        self.modules.iter().enumerate().try_fold(x.into(), |x, (i, m)| {
-            m.forward(x).map_err(|e| e.within(&i.to_string()))
-        })
+        self.modules
+            .iter()
+            .enumerate()
+            .try_fold(x.into(), |x, (i, m)| {
+                m.forward(x).map_err(|e| e.within(&i.to_string()))
+            })
     }
 
-    /// Parameters Burn can see through this container: none (see the type's docs).
-    pub fn visible_params(&self) -> usize {
-        0
-    }
-
-    /// Parameters the children hold, counted by hand.
+    /// Parameters the children hold, counted by hand (each child's `num_params`).
     pub fn held_params(&self) -> usize {
         self.modules.iter().map(|m| m.num_params_erased()).sum()
     }
@@ -127,19 +142,38 @@ impl<B: Backend> Forward<B> for FixedHiddenMlp<B> {
         let x = call("linear", &self.linear, x)?.into_tensor::<2>()?;
         let x = burn::tensor::activation::relu(x.matmul(self.rand_weight.clone()) + 1.0);
         let mut x = call("linear", &self.linear, x.into())?.into_tensor::<2>()?;
-        // Control flow on data: the loop condition is read back from the device.
-        while x.clone().abs().sum().into_scalar().elem::<f64>() > 1.0 {
+        // Control flow on data: the loop condition is read back from the device. Halving
+        // ends for every finite norm; NaN or infinity would never get to 1 (PyTorch loops
+        // forever on an infinite norm), so they are an error.
+        loop {
+            let norm = x.clone().abs().sum().into_scalar().elem::<f64>();
+            if !norm.is_finite() {
+                return Err(BlockError::NonFinite {
+                    path: String::new(),
+                    what: format!("the L1 norm ({norm})"),
+                });
+            }
+            if norm <= 1.0 {
+                break;
+            }
             x = x / 2.0;
         }
         Ok(x.sum().into())
     }
 
     fn repr(&self) -> String {
-        tree("FixedHiddenMLP", [("linear", Forward::<B>::repr(&self.linear))])
+        tree_of("FixedHiddenMLP", self.children())
+    }
+
+    fn children(&self) -> Vec<(&str, &dyn Block<B>)> {
+        vec![("linear", &self.linear)]
+    }
+
+    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Block<B>)> {
+        vec![("linear", &mut self.linear)]
     }
 }
 impl_block!(FixedHiddenMlp<B>);
-
 
 /// The book's `NestMLP` (§5.1.3): a `Sequential` inside a custom block.
 ///
@@ -173,7 +207,15 @@ impl<B: Backend> Forward<B> for NestMlp<B> {
     }
 
     fn repr(&self) -> String {
-        tree("NestMLP", [("net", Forward::<B>::repr(&self.net)), ("linear", Forward::<B>::repr(&self.linear))])
+        tree_of("NestMLP", self.children())
+    }
+
+    fn children(&self) -> Vec<(&str, &dyn Block<B>)> {
+        vec![("net", &self.net), ("linear", &self.linear)]
+    }
+
+    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Block<B>)> {
+        vec![("net", &mut self.net), ("linear", &mut self.linear)]
     }
 }
 impl_block!(NestMlp<B>);
@@ -204,7 +246,10 @@ pub struct ParallelBlock<B: Backend> {
 impl<B: Backend> ParallelBlock<B> {
     /// Runs `net1` and `net2` side by side.
     pub fn new(net1: impl Block<B>, net2: impl Block<B>) -> Self {
-        Self { net1: Sequential::new().add(net1), net2: Sequential::new().add(net2) }
+        Self {
+            net1: Sequential::new().add(net1),
+            net2: Sequential::new().add(net2),
+        }
     }
 }
 
@@ -213,26 +258,30 @@ impl<B: Backend> Forward<B> for ParallelBlock<B> {
         let a = call("net1", &self.net1, x.clone())?;
         let b = call("net2", &self.net2, x)?;
         let (sa, sb) = (a.shape(), b.shape());
-        if sa.len() != sb.len() || sa[..sa.len() - 1] != sb[..sb.len() - 1] {
+        if sa.is_empty() || sa.len() != sb.len() || sa[..sa.len() - 1] != sb[..sb.len() - 1] {
             return Err(BlockError::Custom {
                 path: String::new(),
                 message: format!("branch outputs {sa:?} and {sb:?} cannot be concatenated"),
             });
         }
-        macro_rules! cat {
-            ($($d:literal),*) => {
-                match sa.len() {
-                    $($d => Ok(Tensor::cat(vec![a.into_tensor::<$d>()?, b.into_tensor::<$d>()?], $d - 1).into()),)*
-                    _ => Err(BlockError::Rank { path: String::new(), expected: 2, actual: sa }),
-                }
-            };
-        }
-        cat!(1, 2, 3, 4, 5, 6)
+        let (a, b) = (a.into_primitive(), b.into_primitive());
+        Ok(Activation::from_primitive(tensor::cat(a, b, sa.len() - 1)))
     }
 
     fn repr(&self) -> String {
-        let first = |s: &Sequential<B>| s.get(0).map(|b| b.describe()).unwrap_or_default();
-        tree("ParallelBlock", [("net1", first(&self.net1)), ("net2", first(&self.net2))])
+        let first = |s: &Sequential<B>| s.get(0).map(|b| b.repr()).unwrap_or_default();
+        tree(
+            "ParallelBlock",
+            [("net1", first(&self.net1)), ("net2", first(&self.net2))],
+        )
+    }
+
+    fn children(&self) -> Vec<(&str, &dyn Block<B>)> {
+        vec![("net1", &self.net1), ("net2", &self.net2)]
+    }
+
+    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Block<B>)> {
+        vec![("net1", &mut self.net1), ("net2", &mut self.net2)]
     }
 }
 impl_block!(ParallelBlock<B>);
@@ -243,4 +292,56 @@ impl_block!(ParallelBlock<B>);
 /// freshly initialized layer before first use gives the same ids, so never clone here).
 pub fn stack<B: Backend, T: Block<B>>(n: usize, mut make: impl FnMut(usize) -> T) -> Sequential<B> {
     (0..n).fold(Sequential::new(), |net, i| net.add(make(i)))
+}
+
+/// The book's `block1()` (§5.2.1): `Linear(4, 8)` → ReLU → `Linear(8, 4)` → ReLU.
+pub fn block1<B: Backend>(device: &B::Device) -> Sequential<B> {
+    Sequential::new()
+        .add(LinearConfig::new(4, 8).init(device))
+        .add(Relu::new())
+        .add(LinearConfig::new(8, 4).init(device))
+        .add(Relu::new())
+}
+
+/// The book's `block2()` (§5.2.1): `blocks` copies of [`block1`] named `"block 0"`, `"block 1"`,
+/// … (the book uses 4).
+pub fn block2<B: Backend>(blocks: usize, device: &B::Device) -> Sequential<B> {
+    let mut net = Sequential::new();
+    for i in 0..blocks {
+        // `block {i}` names are distinct, free of the separator and the blocks' ranks supported.
+        if let Ok(next) = net.clone().add_named(format!("block {i}"), block1(device)) {
+            net = next;
+        }
+    }
+    net
+}
+
+/// The book's `rgnet = nn.Sequential(block2(), nn.Linear(4, 1))` (§5.2.1).
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use d2l_blocks::book::rgnet;
+///
+/// let net = rgnet::<NdArray>(4, &Default::default());
+/// assert_eq!(net[0][1][0].to_string(), "Linear(in_features=4, out_features=8, bias=True)");
+/// ```
+pub fn rgnet<B: Backend>(blocks: usize, device: &B::Device) -> Sequential<B> {
+    Sequential::new()
+        .add(block2(blocks, device))
+        .add(LinearConfig::new(4, 1).init(device))
+}
+
+/// The book's tied network (§5.2.3): `Sequential(Linear(4, 8), ReLU, shared, ReLU, shared,
+/// ReLU, Linear(8, 1))` with `shared = Linear(8, 8)`, and the shared block.
+pub fn tied<B: Backend>(device: &B::Device) -> (Sequential<B>, Shared<B>) {
+    let shared = Shared::new(LinearConfig::new(8, 8).init::<B>(device));
+    let net = Sequential::new()
+        .add(LinearConfig::new(4, 8).init(device))
+        .add(Relu::new())
+        .add(shared.clone())
+        .add(Relu::new())
+        .add(shared.clone())
+        .add(Relu::new())
+        .add(LinearConfig::new(8, 1).init(device));
+    (net, shared)
 }

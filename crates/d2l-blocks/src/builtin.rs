@@ -1,5 +1,6 @@
 //! Burn's built-in layers as blocks, printed as PyTorch prints their twins.
 
+use burn::module::Module;
 use burn::nn::{Dropout, Gelu, Linear, Relu, Sigmoid, Tanh};
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
@@ -12,7 +13,11 @@ impl<B: Backend> RankFn<B> for LinearFn<'_, B> {
     fn call<const D: usize>(&self, x: Tensor<B, D>) -> Result<Tensor<B, D>, BlockError> {
         let [d_input, _] = self.0.weight.dims();
         if x.dims()[D - 1] != d_input {
-            return Err(BlockError::Width { path: String::new(), expected: d_input, actual: x.dims().to_vec() });
+            return Err(BlockError::Width {
+                path: String::new(),
+                expected: d_input,
+                actual: x.dims().to_vec(),
+            });
         }
         let (param_device, input_device) = (self.0.weight.device(), x.device());
         if param_device != input_device {
@@ -42,19 +47,19 @@ impl<B: Backend> Forward<B> for Linear<B> {
 }
 impl_block!(Linear<B>);
 
-/// Declares an elementwise activation block: `$ty` applies `$f` at any rank.
+/// Declares an elementwise Burn activation a block: `$ty::forward` at any rank, printed as
+/// `$repr`.
 macro_rules! elementwise {
-    ($ty:ident, $repr:expr, |$this:ident, $x:ident| $body:expr) => {
+    ($ty:ident, |$this:ident| $repr:expr) => {
         impl<B: Backend> Forward<B> for $ty {
             fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
                 struct F<'a>(&'a $ty);
                 impl<B: Backend> RankFn<B> for F<'_> {
                     fn call<const D: usize>(
                         &self,
-                        $x: Tensor<B, D>,
+                        x: Tensor<B, D>,
                     ) -> Result<Tensor<B, D>, BlockError> {
-                        let $this = self.0;
-                        Ok($body)
+                        Ok(self.0.forward(x))
                     }
                 }
                 x.map(&F(self))
@@ -62,7 +67,6 @@ macro_rules! elementwise {
 
             fn repr(&self) -> String {
                 let $this = self;
-                let _ = $this;
                 $repr
             }
         }
@@ -70,8 +74,44 @@ macro_rules! elementwise {
     };
 }
 
-elementwise!(Relu, "ReLU()".to_string(), |this, x| this.forward(x));
-elementwise!(Sigmoid, "Sigmoid()".to_string(), |this, x| this.forward(x));
-elementwise!(Tanh, "Tanh()".to_string(), |this, x| this.forward(x));
-elementwise!(Gelu, "GELU(approximate='none')".to_string(), |this, x| this.forward(x));
-elementwise!(Dropout, format!("Dropout(p={}, inplace=False)", this.prob), |this, x| this.forward(x));
+elementwise!(Relu, |_this| "ReLU()".to_owned());
+elementwise!(Sigmoid, |_this| "Sigmoid()".to_owned());
+elementwise!(Tanh, |_this| "Tanh()".to_owned());
+elementwise!(Gelu, |_this| "GELU(approximate='none')".to_owned());
+elementwise!(Dropout, |this| format!(
+    "Dropout(p={}, inplace=False)",
+    this.prob
+));
+
+/// PyTorch's `nn.Identity`: returns its input unchanged, at any rank.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// use d2l_blocks::{Identity, Sequential};
+///
+/// let net = Sequential::<NdArray>::new().add(Identity::new());
+/// let x = Tensor::<NdArray, 1>::from_floats([1.0, 2.0], &Default::default());
+/// assert_eq!(net.forward(x).unwrap().into_data().to_vec::<f32>().unwrap(), vec![1.0, 2.0]);
+/// assert_eq!(net.to_string(), "Sequential(\n  (0): Identity()\n)");
+/// ```
+#[derive(Module, Clone, Debug, Default)]
+pub struct Identity;
+
+impl Identity {
+    /// A new identity block.
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+impl<B: Backend> Forward<B> for Identity {
+    fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
+        Ok(x)
+    }
+
+    fn repr(&self) -> String {
+        "Identity()".to_owned()
+    }
+}
+impl_block!(Identity);

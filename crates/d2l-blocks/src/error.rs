@@ -29,6 +29,16 @@ pub enum BlockError {
         /// The input's shape.
         actual: Vec<usize>,
     },
+    /// A lazy layer cannot infer its input width from this input (an empty last dimension).
+    #[error(
+        "layer `{path}`: cannot infer the input width from shape {actual:?}: the last dimension must be at least 1"
+    )]
+    InferWidth {
+        /// Dotted path of the lazy layer.
+        path: String,
+        /// The input's shape.
+        actual: Vec<usize>,
+    },
     /// The input is on another device than the block's parameters.
     #[error("layer `{path}`: parameters are on {expected} but the input is on {actual}")]
     Device {
@@ -53,6 +63,31 @@ pub enum BlockError {
         /// The repeated name.
         name: String,
     },
+    /// A child name that cannot be part of a dotted path.
+    #[error("invalid child name `{name}`: {reason}")]
+    InvalidName {
+        /// The name.
+        name: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+    /// A tensor of a rank that cannot cross a `dyn Block` boundary (see
+    /// [`MAX_RANK`](crate::MAX_RANK)).
+    #[error("layer `{path}`: rank {rank} is not supported (blocks take ranks 1 to {max})", max = crate::MAX_RANK)]
+    UnsupportedRank {
+        /// Dotted path of the block, or of the parameter.
+        path: String,
+        /// The rank found.
+        rank: usize,
+    },
+    /// A computation met a NaN or infinite value it cannot go on with.
+    #[error("layer `{path}`: {what} is not finite")]
+    NonFinite {
+        /// Dotted path of the block.
+        path: String,
+        /// What was not finite.
+        what: String,
+    },
     /// A block-specific failure.
     #[error("layer `{path}`: {message}")]
     Custom {
@@ -70,22 +105,29 @@ impl BlockError {
             BlockError::Rank { path, .. }
             | BlockError::Width { path, .. }
             | BlockError::Device { path, .. }
+            | BlockError::InferWidth { path, .. }
+            | BlockError::UnsupportedRank { path, .. }
+            | BlockError::NonFinite { path, .. }
             | BlockError::Custom { path, .. } => path,
-            BlockError::Index { .. } | BlockError::DuplicateName { .. } => "",
+            BlockError::Index { .. }
+            | BlockError::DuplicateName { .. }
+            | BlockError::InvalidName { .. } => "",
         }
     }
 
     /// The same error, seen from the parent that holds the failing block as child `name`.
     pub fn within(mut self, name: &str) -> Self {
-        let prefix = |path: &mut String| {
-            *path = if path.is_empty() { name.to_owned() } else { format!("{name}.{path}") };
-        };
         match &mut self {
             BlockError::Rank { path, .. }
             | BlockError::Width { path, .. }
             | BlockError::Device { path, .. }
-            | BlockError::Custom { path, .. } => prefix(path),
-            BlockError::Index { .. } | BlockError::DuplicateName { .. } => {}
+            | BlockError::InferWidth { path, .. }
+            | BlockError::UnsupportedRank { path, .. }
+            | BlockError::NonFinite { path, .. }
+            | BlockError::Custom { path, .. } => *path = crate::path::join(name, path),
+            BlockError::Index { .. }
+            | BlockError::DuplicateName { .. }
+            | BlockError::InvalidName { .. } => {}
         }
         self
     }
@@ -97,7 +139,11 @@ mod tests {
 
     #[test]
     fn paths_grow_from_the_inside_out() {
-        let err = BlockError::Width { path: String::new(), expected: 8, actual: vec![2, 4] };
+        let err = BlockError::Width {
+            path: String::new(),
+            expected: 8,
+            actual: vec![2, 4],
+        };
         let err = err.within("2").within("block 1").within("0");
         assert_eq!(err.path(), "0.block 1.2");
         assert_eq!(

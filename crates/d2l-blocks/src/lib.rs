@@ -9,6 +9,9 @@
 //!   update per step, gradients summed.
 //! - [`Activation`] carries a tensor of any rank between blocks, so that a rank or width
 //!   mismatch is a [`BlockError`] naming the child's path and both shapes, never a panic.
+//! - [`path`]: the one walk over parameters and blocks with their dotted paths
+//!   ([`path::visit_params`], [`path::map_params`], [`Sequential::apply`]) and the one
+//!   orientation rule; [`with_rank!`] is the one rank dispatch.
 //! - [`book`]: the section's blocks (`Mlp`, `MySequential`, `FixedHiddenMlp`, `NestMlp`) and
 //!   exercises (`ParallelBlock`, [`book::stack`]).
 //!
@@ -36,21 +39,31 @@
 //! Sibling crates: `d2l-device` (§5.6) below this one; `d2l-params` (§5.2), `d2l-layers`
 //! (§5.3–5.4) and `d2l-io` (§5.5) above it.
 
+mod rank;
+
 mod activation;
 mod block;
 pub mod book;
 mod builtin;
 mod display;
 mod error;
+pub mod path;
 mod sequential;
+mod session;
 mod shared;
+pub mod tensor;
 
-pub use activation::{Activation, MAX_RANK, RankFn};
+pub use activation::{Activation, RankFn};
+#[doc(hidden)]
+pub use block::RankProbe;
 pub use block::{
-    Block, ErasedMapper, ErasedVisitor, Forward, Lift, ReifyMapper, ReifyVisitor, map_block, visit_block,
+    Block, ErasedMapper, ErasedVisitor, Forward, Lift, ReifyMapper, ReifyVisitor, map_block,
+    visit_block,
 };
-pub use display::{format_data, tree};
+pub use builtin::Identity;
+pub use display::{format_data, size_suffix, tree};
 pub use error::BlockError;
+pub use rank::MAX_RANK;
 pub use sequential::{ParamItem, Sequential, SequentialRecord};
 pub use shared::Shared;
 

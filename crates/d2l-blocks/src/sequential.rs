@@ -3,19 +3,22 @@
 use core::any::Any;
 use core::fmt;
 use core::ops::{Index, IndexMut};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use burn::module::{
     AutodiffModule, Devices, Module, ModuleDisplay, ModuleDisplayDefault, ModuleMapper,
-    ModuleVisitor, Param, ParamId,
+    ModuleVisitor, ParamId,
 };
 use burn::record::{PrecisionSettings, Record};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData, TensorMetadata};
 use serde::{Deserialize, Serialize};
 
 use crate::block::{EraseMapper, EraseVisitor};
-use crate::{Activation, Block, BlockError, Forward, Lift, impl_block, tree};
+use crate::path::{ParamSlot, SEPARATOR, check_name, map_params, visit_params};
+use crate::session::session;
+use crate::{Activation, Block, BlockError, Forward, Lift, impl_block, tensor, tree};
 
 /// The container type Sequential reports to Burn visitors (as `#[derive(Module)]` would).
 const CONTAINER: &str = "Struct:Sequential";
@@ -43,7 +46,7 @@ const CONTAINER: &str = "Struct:Sequential";
 ///     .add(LinearConfig::new(20, 256).init(&device))
 ///     .add(Relu::new())
 ///     .add(LinearConfig::new(256, 10).init(&device));
-/// let y = net.forward_tensor::<2, 2>(Tensor::ones([2, 20], &device)).unwrap();
+/// let y = net.forward(Tensor::ones([2, 20], &device)).unwrap();
 /// assert_eq!(y.dims(), [2, 10]);
 /// assert_eq!(net.num_params(), 20 * 256 + 256 + 256 * 10 + 10);
 /// assert_eq!(net.len(), 3);
@@ -51,8 +54,12 @@ const CONTAINER: &str = "Struct:Sequential";
 /// ```
 pub struct Sequential<B: Backend> {
     children: Vec<(String, Box<dyn Block<B>>)>,
+    /// Child name → position.
+    index: HashMap<String, usize>,
     /// Set by `AutodiffModule::valid`: per child, the `Lift<AB>` back to the autodiff twin.
     lifts: Vec<Option<Arc<dyn Any + Send + Sync>>>,
+    /// The first child [`add`](Sequential::add)ed with a parameter of an unsupported rank.
+    invalid: Option<BlockError>,
 }
 
 impl<B: Backend> Default for Sequential<B> {
@@ -65,58 +72,103 @@ impl<B: Backend> Clone for Sequential<B> {
     /// A deep copy; a [`Shared`](crate::Shared) child is copied once, so ties hold inside the
     /// copy and the copy does not alias the original.
     fn clone(&self) -> Self {
-        crate::shared::session(|| Self {
-            children: self.children.iter().map(|(n, c)| (n.clone(), c.clone_box())).collect(),
+        session(|| Self {
+            children: self
+                .children
+                .iter()
+                .map(|(n, c)| (n.clone(), c.clone_box()))
+                .collect(),
+            index: self.index.clone(),
             lifts: self.lifts.clone(),
+            invalid: self.invalid.clone(),
         })
     }
 }
 
 impl<B: Backend> fmt::Debug for Sequential<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.children.iter().map(|(n, c)| (n, c))).finish()
+        f.debug_map()
+            .entries(self.children.iter().map(|(n, c)| (n, c)))
+            .finish()
     }
 }
 
 impl<B: Backend> Sequential<B> {
     /// An empty chain; its forward is the identity, as in PyTorch.
     pub fn new() -> Self {
-        Self { children: Vec::new(), lifts: Vec::new() }
+        Self {
+            children: Vec::new(),
+            index: HashMap::new(),
+            lifts: Vec::new(),
+            invalid: None,
+        }
     }
 
     /// Appends `block` under the next positional name (`"0"`, `"1"`, …).
+    ///
+    /// A block with a parameter of a rank that cannot cross a `dyn Block` boundary (above
+    /// [`MAX_RANK`](crate::MAX_RANK)) is kept, but the chain's [`forward`](Self::forward)
+    /// returns [`BlockError::UnsupportedRank`] and visitors skip that parameter;
+    /// [`try_add`](Self::try_add) rejects such a block instead.
     pub fn add(mut self, block: impl Block<B>) -> Self {
         self.push_boxed(Box::new(block));
         self
     }
 
-    /// Appends an already boxed block under the next positional name.
+    /// [`add`](Self::add), rejecting a block whose parameters cannot all cross a `dyn Block`
+    /// boundary.
+    ///
+    /// # Errors
+    /// [`BlockError::UnsupportedRank`] naming the parameter and its rank.
+    pub fn try_add(mut self, block: impl Block<B>) -> Result<Self, BlockError> {
+        let name = self.next_name();
+        block.check_ranks().map_err(|e| e.within(&name))?;
+        self.insert(name, Box::new(block));
+        Ok(self)
+    }
+
+    /// Appends an already boxed block under the next positional name (see [`add`](Self::add)).
     pub fn push_boxed(&mut self, block: Box<dyn Block<B>>) {
-        let mut index = self.children.len();
-        while self.position(&index.to_string()).is_some() {
-            index += 1;
-        }
-        self.children.push((index.to_string(), block));
-        self.lifts.push(None);
+        let name = self.next_name();
+        self.insert(name, block);
     }
 
     /// Appends `block` under `name` (PyTorch's `add_module`), e.g. `"block 0"`.
     ///
     /// # Errors
-    /// [`BlockError::DuplicateName`] if a child already has that name, or the name is empty
-    /// or contains a `.` (the path separator).
-    pub fn add_named(mut self, name: impl Into<String>, block: impl Block<B>) -> Result<Self, BlockError> {
+    /// [`BlockError::InvalidName`] for an empty name or one containing `.` (the path
+    /// separator), [`BlockError::DuplicateName`] if a child already has that name,
+    /// [`BlockError::UnsupportedRank`] as [`try_add`](Self::try_add).
+    pub fn add_named(
+        mut self,
+        name: impl Into<String>,
+        block: impl Block<B>,
+    ) -> Result<Self, BlockError> {
         let name = name.into();
-        if name.is_empty() || name.contains('.') || self.position(&name).is_some() {
+        check_name(&name)?;
+        if self.index.contains_key(&name) {
             return Err(BlockError::DuplicateName { name });
         }
-        self.children.push((name, Box::new(block)));
-        self.lifts.push(None);
+        block.check_ranks().map_err(|e| e.within(&name))?;
+        self.insert(name, Box::new(block));
         Ok(self)
     }
 
-    fn position(&self, name: &str) -> Option<usize> {
-        self.children.iter().position(|(n, _)| n == name)
+    /// The first positional name not taken (`"3"` after three children).
+    fn next_name(&self) -> String {
+        (self.children.len()..)
+            .map(|i| i.to_string())
+            .find(|name| !self.index.contains_key(name))
+            .unwrap_or_default()
+    }
+
+    fn insert(&mut self, name: String, block: Box<dyn Block<B>>) {
+        if self.invalid.is_none() {
+            self.invalid = block.check_ranks().err().map(|e| e.within(&name));
+        }
+        self.index.insert(name.clone(), self.children.len());
+        self.children.push((name, block));
+        self.lifts.push(None);
     }
 
     /// Number of children.
@@ -135,7 +187,7 @@ impl<B: Backend> Sequential<B> {
     }
 
     /// The child at `index`, mutably, or `None` past the end.
-    pub fn get_mut(&mut self, index: usize) -> Option<&mut (dyn Block<B> + 'static)> {
+    pub fn get_mut(&mut self, index: usize) -> Option<&mut dyn Block<B>> {
         self.children.get_mut(index).map(|(_, c)| c.as_mut())
     }
 
@@ -149,12 +201,15 @@ impl<B: Backend> Sequential<B> {
     /// # Errors
     /// [`BlockError::Index`] past the end.
     pub fn try_get(&self, index: usize) -> Result<&dyn Block<B>, BlockError> {
-        self.get(index).ok_or(BlockError::Index { index, len: self.len() })
+        self.get(index).ok_or(BlockError::Index {
+            index,
+            len: self.len(),
+        })
     }
 
     /// The child named `name` (`"block 0"`, `"2"`).
     pub fn get_named(&self, name: &str) -> Option<&dyn Block<B>> {
-        self.position(name).map(|i| self.children[i].1.as_ref())
+        self.index.get(name).and_then(|&i| self.get(i))
     }
 
     /// The child at `index` as its concrete type, or `None` if out of range or of another type.
@@ -182,17 +237,19 @@ impl<B: Backend> Sequential<B> {
         self.children.iter().map(|(n, c)| (n.as_str(), c.as_ref()))
     }
 
-    /// Runs the children in order (D2L's `net(X)`); an empty chain returns `x`.
+    /// Runs the children in order (D2L's `net(X)`) on a rank-`D` tensor that stays rank `D`
+    /// — the common case, no turbofish: `net.forward(x)?`. An empty chain returns `x`.
     ///
     /// # Errors
-    /// The first child's error, with its dotted path (`"0.block 1.2"`).
-    pub fn forward(&self, x: impl Into<Activation<B>>) -> Result<Activation<B>, BlockError> {
-        self.children
-            .iter()
-            .try_fold(x.into(), |x, (name, child)| child.forward(x).map_err(|e| e.within(name)))
+    /// The first child's error, with its dotted path (`"0.block 1.2"`);
+    /// [`BlockError::Rank`] if the output is not of rank `D` (use
+    /// [`forward_tensor`](Self::forward_tensor) for a chain that changes the rank).
+    pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Result<Tensor<B, D>, BlockError> {
+        self.forward_activation(x)?.into_tensor()
     }
 
-    /// [`forward`](Self::forward) from a rank-`I` tensor to a rank-`O` tensor.
+    /// [`forward`](Self::forward) from a rank-`I` tensor to a rank-`O` tensor (the book's
+    /// `FixedHiddenMLP` returns a scalar: `forward_tensor::<2, 1>`).
     ///
     /// # Errors
     /// As `forward`, and [`BlockError::Rank`] if the output is not of rank `O`.
@@ -200,30 +257,104 @@ impl<B: Backend> Sequential<B> {
         &self,
         x: Tensor<B, I>,
     ) -> Result<Tensor<B, O>, BlockError> {
-        self.forward(x)?.into_tensor()
+        self.forward_activation(x)?.into_tensor()
+    }
+
+    /// [`forward`](Self::forward) on an [`Activation`] of any rank.
+    ///
+    /// # Errors
+    /// As `forward`.
+    pub fn forward_activation(
+        &self,
+        x: impl Into<Activation<B>>,
+    ) -> Result<Activation<B>, BlockError> {
+        if let Some(err) = &self.invalid {
+            return Err(err.clone());
+        }
+        self.children.iter().try_fold(x.into(), |x, (name, child)| {
+            child.forward(x).map_err(|e| e.within(name))
+        })
+    }
+
+    /// Calls `f` on every block of the tree, children before parents and the chain itself
+    /// last (path `""`), each [`Shared`](crate::Shared) block once — PyTorch's
+    /// `net.apply(fn)`. Downcast to act on a type:
+    ///
+    /// ```
+    /// use burn::backend::NdArray;
+    /// use burn::nn::{Linear, LinearConfig, Relu};
+    /// use d2l_blocks::Sequential;
+    ///
+    /// let device = Default::default();
+    /// let mut net = Sequential::<NdArray>::new()
+    ///     .add(LinearConfig::new(4, 8).init(&device))
+    ///     .add(Sequential::new().add(Relu::new()));
+    /// let mut seen = Vec::new();
+    /// net.apply(|path, block| {
+    ///     seen.push((path.to_owned(), block.downcast_ref::<Linear<NdArray>>().is_some()));
+    /// });
+    /// let paths: Vec<&str> = seen.iter().map(|(p, _)| p.as_str()).collect();
+    /// assert_eq!(paths, ["0", "1.0", "1", ""]);
+    /// assert!(seen[0].1);
+    /// ```
+    ///
+    /// burn-store's `ModuleSnapshot::apply` has the same name: call it as
+    /// `ModuleSnapshot::apply(&mut net, …)`.
+    pub fn apply(&mut self, f: impl FnMut(&str, &mut dyn Block<B>)) {
+        crate::path::apply(self, f);
+    }
+
+    /// [`apply`](Self::apply) with a fallible `f` (the book's `init_normal` that may fail):
+    /// the walk stops at the first error.
+    ///
+    /// # Errors
+    /// The first error `f` returns.
+    pub fn try_apply<E>(
+        &mut self,
+        f: impl FnMut(&str, &mut dyn Block<B>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        crate::path::try_apply(self, f)
     }
 }
 
 impl<B: Backend> Forward<B> for Sequential<B> {
     fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
-        Sequential::forward(self, x)
+        self.forward_activation(x)
+    }
+
+    fn children(&self) -> Vec<(&str, &dyn Block<B>)> {
+        self.iter().collect()
+    }
+
+    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Block<B>)> {
+        self.children
+            .iter_mut()
+            .map(|(n, c)| (n.as_str(), c.as_mut()))
+            .collect()
     }
 
     fn materialize_for(&self, shapes: &[(String, Vec<usize>)]) {
+        let mut parts: HashMap<&str, Vec<(String, Vec<usize>)>> = HashMap::new();
+        for (key, shape) in shapes {
+            if let Some((child, rest)) = key.split_once(SEPARATOR) {
+                parts
+                    .entry(child)
+                    .or_default()
+                    .push((rest.to_owned(), shape.clone()));
+            }
+        }
         for (name, child) in &self.children {
-            let prefix = format!("{name}.");
-            let part: Vec<(String, Vec<usize>)> = shapes
-                .iter()
-                .filter_map(|(k, s)| k.strip_prefix(&prefix).map(|rest| (rest.to_owned(), s.clone())))
-                .collect();
-            if !part.is_empty() {
-                child.materialize_for(&part);
+            if let Some(part) = parts.get(name.as_str()) {
+                child.materialize_for(part);
             }
         }
     }
 
     fn repr(&self) -> String {
-        tree("Sequential", self.children.iter().map(|(n, c)| (n.as_str(), c.describe())))
+        tree(
+            "Sequential",
+            self.children.iter().map(|(n, c)| (n.as_str(), c.repr())),
+        )
     }
 }
 impl_block!(Sequential<B>);
@@ -244,7 +375,10 @@ impl<B: Backend> Index<usize> for Sequential<B> {
     fn index(&self, index: usize) -> &Self::Output {
         match self.get(index) {
             Some(child) => child,
-            None => panic!("index {index} out of range for a Sequential of {} children", self.len()),
+            None => panic!(
+                "index {index} out of range for a Sequential of {} children",
+                self.len()
+            ),
         }
     }
 }
@@ -287,14 +421,17 @@ impl<B: Backend> Index<usize> for dyn Block<B> {
     fn index(&self, index: usize) -> &Self::Output {
         match self.as_sequential() {
             Some(seq) => &seq[index],
-            None => panic!("`{}` is not a Sequential and has no children by index", self.type_name()),
+            None => panic!(
+                "`{}` is not a Sequential and has no children by index",
+                self.type_name()
+            ),
         }
     }
 }
 
 impl<B: Backend> fmt::Display for dyn Block<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.describe())
+        f.write_str(&self.repr())
     }
 }
 
@@ -302,7 +439,9 @@ impl<B: Backend> Module<B> for Sequential<B> {
     type Record = SequentialRecord<B>;
 
     fn collect_devices(&self, devices: Devices<B>) -> Devices<B> {
-        self.children.iter().fold(devices, |d, (_, c)| c.collect_devices_erased(d))
+        self.children
+            .iter()
+            .fold(devices, |d, (_, c)| c.collect_devices_erased(d))
     }
 
     /// Like [`to_device`](Module::to_device), and each parameter starts a fresh autodiff graph.
@@ -326,7 +465,7 @@ impl<B: Backend> Module<B> for Sequential<B> {
 
     /// Maps every child; a [`Shared`](crate::Shared) child is mapped once per walk.
     fn map<M: ModuleMapper<B>>(mut self, mapper: &mut M) -> Self {
-        crate::shared::session(|| {
+        session(|| {
             self.children = self
                 .children
                 .into_iter()
@@ -344,34 +483,54 @@ impl<B: Backend> Module<B> for Sequential<B> {
     /// Counts each parameter once, even if a [`Shared`](crate::Shared) block holds it at
     /// several positions.
     fn num_params(&self) -> usize {
-        struct Count(Vec<ParamId>, usize);
-        impl<B: Backend> ModuleVisitor<B> for Count {
-            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-                if !self.0.contains(&param.id) {
-                    self.0.push(param.id);
-                    self.1 += param.shape().num_elements();
-                }
+        let mut seen = HashSet::new();
+        let mut count = 0;
+        visit_params(self, |_, p: ParamSlot<B>| {
+            if seen.insert(p.id) {
+                count += p.value.shape().num_elements();
             }
-        }
-        let mut count = Count(Vec::new(), 0);
-        self.visit(&mut count);
-        count.1
+        });
+        count
     }
 
     fn into_record(self) -> Self::Record {
-        let mut collect = CollectParams { path: Vec::new(), params: Vec::new() };
-        self.visit(&mut collect);
-        SequentialRecord { params: collect.params, _backend: core::marker::PhantomData }
+        let mut params = Vec::new();
+        visit_params(&self, |path, p: ParamSlot<B>| {
+            params.push(ParamItem {
+                path: path.key().to_owned(),
+                id: p.id.val(),
+                data: tensor::to_data(&p.value),
+            });
+        });
+        SequentialRecord {
+            params,
+            _backend: core::marker::PhantomData,
+        }
     }
 
     /// Loads parameters by path; lazy children first create the parameters the record has
     /// shapes for ([`Forward::materialize_for`]).
     fn load_record(self, record: Self::Record) -> Self {
-        let shapes: Vec<(String, Vec<usize>)> =
-            record.params.iter().map(|p| (p.path.clone(), p.data.shape.to_vec())).collect();
+        let shapes: Vec<(String, Vec<usize>)> = record
+            .params
+            .iter()
+            .map(|p| (p.path.clone(), p.data.shape.to_vec()))
+            .collect();
         Forward::materialize_for(&self, &shapes);
-        let mut load = LoadParams { path: Vec::new(), record: &record.params };
-        self.map(&mut load)
+        let by_path: HashMap<&str, &ParamItem> =
+            record.params.iter().map(|p| (p.path.as_str(), p)).collect();
+        map_params(self, |path, p: ParamSlot<B>| {
+            let item = by_path.get(path.key())?;
+            if item.data.shape.as_slice() != p.shape().as_slice() {
+                return None;
+            }
+            let device = tensor::device(&p.value);
+            Some(ParamSlot {
+                id: ParamId::from(item.id),
+                value: tensor::from_data(item.data.clone(), &device),
+                requires_grad: p.requires_grad,
+            })
+        })
     }
 }
 
@@ -379,12 +538,14 @@ impl<B: AutodiffBackend> AutodiffModule<B> for Sequential<B> {
     type InnerModule = Sequential<B::InnerBackend>;
 
     fn valid(&self) -> Self::InnerModule {
-        crate::shared::session(|| {
+        session(|| {
             let mut inner = Sequential::new();
             for (name, child) in &self.children {
                 let (valid, lift) = child.valid_boxed();
-                inner.children.push((name.clone(), valid));
-                inner.lifts.push(Some(Arc::new(lift) as Arc<dyn Any + Send + Sync>));
+                inner.insert(name.clone(), valid);
+                if let Some(slot) = inner.lifts.last_mut() {
+                    *slot = Some(Arc::new(lift) as Arc<dyn Any + Send + Sync>);
+                }
             }
             inner
         })
@@ -396,7 +557,7 @@ impl<B: AutodiffBackend> AutodiffModule<B> for Sequential<B> {
     /// For a child that did not come from `valid()` (a `Sequential` built directly on the
     /// inner backend): a `dyn` child cannot name the autodiff backend to convert itself to.
     fn from_inner(module: Self::InnerModule) -> Self {
-        crate::shared::session(|| Self::lift_children(module))
+        session(|| Self::lift_children(module))
     }
 }
 
@@ -404,14 +565,16 @@ impl<B: AutodiffBackend> Sequential<B> {
     fn lift_children(module: Sequential<B::InnerBackend>) -> Self {
         let mut outer = Sequential::new();
         for ((name, child), lift) in module.children.into_iter().zip(module.lifts) {
-            let lift = lift.and_then(|l| l.downcast::<Lift<B>>().ok()).unwrap_or_else(|| {
-                panic!(
+            let lifted = lift
+                .and_then(|l| l.downcast::<Lift<B>>().ok())
+                .and_then(|lift| lift(child));
+            match lifted {
+                Some(child) => outer.insert(name, child),
+                None => panic!(
                     "Sequential::from_inner: child `{name}` was not produced by valid(); \
                      build the network on the autodiff backend instead"
-                )
-            });
-            outer.children.push((name, lift(child)));
-            outer.lifts.push(None);
+                ),
+            }
         }
         outer
     }
@@ -455,55 +618,9 @@ impl<B: Backend> Record<B> for SequentialRecord<B> {
     }
 
     fn from_item<S: PrecisionSettings>(item: Self::Item<S>, _device: &B::Device) -> Self {
-        Self { params: item, _backend: core::marker::PhantomData }
-    }
-}
-
-struct CollectParams {
-    path: Vec<String>,
-    params: Vec<ParamItem>,
-}
-
-impl<B: Backend> ModuleVisitor<B> for CollectParams {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.to_owned());
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        self.params.push(ParamItem {
-            path: self.path.join("."),
-            id: param.id.val(),
-            data: param.val().into_data(),
-        });
-    }
-}
-
-struct LoadParams<'a> {
-    path: Vec<String>,
-    record: &'a [ParamItem],
-}
-
-impl<'a, B: Backend> ModuleMapper<B> for LoadParams<'a> {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.to_owned());
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
-        let path = self.path.join(".");
-        let Some(item) = self.record.iter().find(|p| p.path == path) else { return param };
-        if item.data.shape.as_slice() != param.shape().dims::<D>().as_slice() {
-            return param;
+        Self {
+            params: item,
+            _backend: core::marker::PhantomData,
         }
-        let (_, value, mapper) = param.consume();
-        let require_grad = value.is_require_grad();
-        let mut loaded = Tensor::<B, D>::from_data(item.data.clone(), &value.device());
-        if require_grad {
-            loaded = loaded.require_grad();
-        }
-        Param::from_mapped_value(ParamId::from(item.id), loaded, mapper)
     }
 }

@@ -1,62 +1,12 @@
 //! [`Shared`]: one block at several positions — parameter tying (D2L §5.2.3).
 
 use core::any::Any;
-use core::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 
-use crate::{Activation, Block, BlockError, ErasedMapper, ErasedVisitor, Lift, Sequential};
-
-thread_local! {
-    /// Per-thread state of the walk in progress (map, clone, valid): what each shared block
-    /// became, so that its second position re-uses the first position's result.
-    static SESSION: RefCell<Option<HashMap<(u8, usize), Box<dyn Any>>>> = const { RefCell::new(None) };
-}
-
-const MAP: u8 = 0;
-const CLONE: u8 = 1;
-const VALID: u8 = 2;
-
-/// Runs `f` inside a walk session, opening one if none is open (the outermost container opens
-/// it; nested containers join it).
-pub(crate) fn session<R>(f: impl FnOnce() -> R) -> R {
-    let opened = SESSION.with(|s| {
-        let mut s = s.borrow_mut();
-        if s.is_none() {
-            *s = Some(HashMap::new());
-            true
-        } else {
-            false
-        }
-    });
-    // Close the session even if `f` unwinds.
-    struct Close(bool);
-    impl Drop for Close {
-        fn drop(&mut self) {
-            if self.0 {
-                SESSION.with(|s| *s.borrow_mut() = None);
-            }
-        }
-    }
-    let _close = Close(opened);
-    f()
-}
-
-fn session_get<T: Clone + 'static>(kind: u8, key: usize) -> Option<T> {
-    SESSION.with(|s| {
-        s.borrow().as_ref()?.get(&(kind, key))?.downcast_ref::<T>().cloned()
-    })
-}
-
-fn session_put<T: 'static>(kind: u8, key: usize, value: T) {
-    SESSION.with(|s| {
-        if let Some(map) = s.borrow_mut().as_mut() {
-            map.insert((kind, key), Box::new(value));
-        }
-    });
-}
+use crate::session::{self, Walk};
+use crate::{Activation, Block, BlockError, ErasedMapper, ErasedVisitor, Forward, Identity, Lift};
 
 /// A block stored once and used at several positions: PyTorch's `shared` layer in
 /// `nn.Sequential(..., shared, ReLU(), shared, ...)`.
@@ -93,7 +43,9 @@ pub struct Shared<B: Backend> {
 
 impl<B: Backend> Clone for Shared<B> {
     fn clone(&self) -> Self {
-        Self { inner: Arc::clone(&self.inner) }
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
     }
 }
 
@@ -111,7 +63,9 @@ impl<B: Backend> Shared<B> {
 
     /// Wraps an already boxed block.
     pub fn from_boxed(block: Box<dyn Block<B>>) -> Self {
-        Self { inner: Arc::new(RwLock::new(block)) }
+        Self {
+            inner: Arc::new(RwLock::new(block)),
+        }
     }
 
     /// Whether `self` and `other` are the same block (tied).
@@ -119,18 +73,23 @@ impl<B: Backend> Shared<B> {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
-    fn key(&self) -> usize {
+    /// The identity of the shared storage (equal for tied positions).
+    pub(crate) fn key(&self) -> usize {
         Arc::as_ptr(&self.inner) as *const () as usize
     }
 
     /// Read access to the block (seen from every position).
     pub fn read(&self) -> RwLockReadGuard<'_, Box<dyn Block<B>>> {
-        self.inner.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Write access to the block: an edit here is seen at every position.
     pub fn write(&self) -> RwLockWriteGuard<'_, Box<dyn Block<B>>> {
-        self.inner.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Calls `f` with the block as a `T`, or returns `None` if it is not one.
@@ -143,27 +102,30 @@ impl<B: Backend> Shared<B> {
         self.write().as_any_mut().downcast_mut::<T>().map(f)
     }
 
-    /// Replaces the block by `f(block)`, in place for every position.
+    /// Replaces the block by `f(block)`, in place for every position (an [`Identity`] holds
+    /// the place while `f` runs).
     fn replace_with(&self, f: impl FnOnce(Box<dyn Block<B>>) -> Box<dyn Block<B>>) {
         let mut guard = self.write();
-        let block = core::mem::replace(&mut *guard, Box::new(Sequential::<B>::new()));
+        let block = core::mem::replace(&mut *guard, Box::new(Identity::new()));
         *guard = f(block);
     }
 }
 
-impl<B: Backend> Block<B> for Shared<B> {
+impl<B: Backend> Forward<B> for Shared<B> {
     fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
         self.read().forward(x)
     }
 
-    fn describe(&self) -> String {
-        self.read().describe()
+    fn repr(&self) -> String {
+        self.read().repr()
     }
 
     fn materialize_for(&self, shapes: &[(String, Vec<usize>)]) {
         self.read().materialize_for(shapes);
     }
+}
 
+impl<B: Backend> Block<B> for Shared<B> {
     fn type_name(&self) -> &'static str {
         core::any::type_name::<Self>()
     }
@@ -183,11 +145,11 @@ impl<B: Backend> Block<B> for Shared<B> {
     /// A deep copy, made once per walk: inside `Sequential::clone` both positions of a tie get
     /// the same new block.
     fn clone_box(&self) -> Box<dyn Block<B>> {
-        if let Some(copy) = session_get::<Shared<B>>(CLONE, self.key()) {
+        if let Some(copy) = session::get::<Shared<B>>(Walk::Clone, self.key()) {
             return Box::new(copy);
         }
         let copy = Shared::from_boxed(self.read().clone_box());
-        session_put(CLONE, self.key(), copy.clone());
+        session::put(Walk::Clone, self.key(), copy.clone());
         Box::new(copy)
     }
 
@@ -197,8 +159,8 @@ impl<B: Backend> Block<B> for Shared<B> {
 
     /// Maps the block at its first position in the walk; later positions keep the result.
     fn map_erased(self: Box<Self>, mapper: &mut dyn ErasedMapper<B>) -> Box<dyn Block<B>> {
-        if session_get::<()>(MAP, self.key()).is_none() {
-            session_put(MAP, self.key(), ());
+        if session::get::<()>(Walk::Map, self.key()).is_none() {
+            session::put(Walk::Map, self.key(), ());
             self.replace_with(|block| block.map_erased(mapper));
         }
         self
@@ -208,18 +170,12 @@ impl<B: Backend> Block<B> for Shared<B> {
         self.read().collect_devices_erased(devices)
     }
 
-    fn fork_boxed(self: Box<Self>, device: &B::Device) -> Box<dyn Block<B>> {
-        self.replace_with(|block| block.fork_boxed(device));
-        self
-    }
-
-    fn to_device_boxed(self: Box<Self>, device: &B::Device) -> Box<dyn Block<B>> {
-        self.replace_with(|block| block.to_device_boxed(device));
-        self
-    }
-
     fn num_params_erased(&self) -> usize {
         self.read().num_params_erased()
+    }
+
+    fn check_ranks(&self) -> Result<(), BlockError> {
+        self.read().check_ranks()
     }
 
     fn valid_boxed(&self) -> (Box<dyn Block<B::InnerBackend>>, Lift<B>)
@@ -227,27 +183,28 @@ impl<B: Backend> Block<B> for Shared<B> {
         B: AutodiffBackend,
     {
         type Pair<B> = (Shared<<B as AutodiffBackend>::InnerBackend>, Lift<B>);
-        let (valid, lift) = match session_get::<Pair<B>>(VALID, self.key()) {
+        let (valid, lift) = match session::get::<Pair<B>>(Walk::Valid, self.key()) {
             Some(pair) => pair,
             None => {
                 let (valid, lift) = self.read().valid_boxed();
                 let pair: Pair<B> = (Shared::from_boxed(valid), lift);
-                session_put(VALID, self.key(), pair.clone());
+                session::put(Walk::Valid, self.key(), pair.clone());
                 pair
             }
         };
         let back: Lift<B> = Arc::new(move |boxed: Box<dyn Block<B::InnerBackend>>| {
-            let Ok(shared) = boxed.into_any().downcast::<Shared<B::InnerBackend>>() else {
-                unreachable!("a lift is only applied to the block valid() produced")
-            };
+            let shared = boxed
+                .into_any()
+                .downcast::<Shared<B::InnerBackend>>()
+                .ok()?;
             let key = shared.key();
-            if let Some(done) = session_get::<Shared<B>>(VALID, key) {
-                return Box::new(done) as Box<dyn Block<B>>;
+            if let Some(done) = session::get::<Shared<B>>(Walk::Valid, key) {
+                return Some(Box::new(done) as Box<dyn Block<B>>);
             }
             let inner = shared.read().clone_box();
-            let outer = Shared::from_boxed(lift(inner));
-            session_put(VALID, key, outer.clone());
-            Box::new(outer)
+            let outer = Shared::from_boxed(lift(inner)?);
+            session::put(Walk::Valid, key, outer.clone());
+            Some(Box::new(outer) as Box<dyn Block<B>>)
         });
         (Box::new(valid), back)
     }

@@ -134,7 +134,11 @@ fn ms(t: Duration) -> String {
 
 fn report(config: &Config, all: &[Results], skipped: &[String]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "### Matmul n×n (median of {} runs; ms, GFLOP/s)\n", config.reps);
+    let _ = writeln!(
+        out,
+        "### Matmul n×n (median of {} runs; ms, GFLOP/s)\n",
+        config.reps
+    );
     let _ = write!(out, "| n |");
     for r in all {
         let _ = write!(out, " {} ms | GFLOP/s |", r.device);
@@ -168,10 +172,20 @@ fn report(config: &Config, all: &[Results], skipped: &[String]) -> String {
     for r in all {
         match r.parallel {
             Some((seq, par)) => {
-                let _ = writeln!(out, "- {}: sequential {} ms, parallel {} ms", r.device, ms(seq), ms(par));
+                let _ = writeln!(
+                    out,
+                    "- {}: sequential {} ms, parallel {} ms",
+                    r.device,
+                    ms(seq),
+                    ms(par)
+                );
             }
             None => {
-                let _ = writeln!(out, "- {}: n/a (fewer than two GPUs on this backend)", r.device);
+                let _ = writeln!(
+                    out,
+                    "- {}: n/a (fewer than two GPUs on this backend)",
+                    r.device
+                );
             }
         }
     }
@@ -181,11 +195,17 @@ fn report(config: &Config, all: &[Results], skipped: &[String]) -> String {
     out
 }
 
-fn plot(config: &Config, all: &[Results], path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+fn plot(
+    config: &Config,
+    all: &[Results],
+    path: &std::path::Path,
+) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::new(path, (720, 480)).into_drawing_area();
     root.fill(&WHITE)?;
     let max_n = *config.sizes.last().ok_or("no sizes")? as f64;
-    let times = all.iter().flat_map(|r| r.matmul.iter().map(|(_, t)| t.as_secs_f64() * 1e3));
+    let times = all
+        .iter()
+        .flat_map(|r| r.matmul.iter().map(|(_, t)| t.as_secs_f64() * 1e3));
     let (lo, hi) = times.fold((f64::MAX, 0f64), |(lo, hi), t| (lo.min(t), hi.max(t)));
     let mut chart = ChartBuilder::on(&root)
         .caption("matmul n×n: time vs size", ("sans-serif", 20))
@@ -196,18 +216,33 @@ fn plot(config: &Config, all: &[Results], path: &std::path::Path) -> Result<(), 
             (config.sizes[0] as f64..max_n).log_scale(),
             (lo.max(1e-4) * 0.8..hi * 1.2).log_scale(),
         )?;
-    chart.configure_mesh().x_desc("n").y_desc("time (ms)").draw()?;
+    chart
+        .configure_mesh()
+        .x_desc("n")
+        .y_desc("time (ms)")
+        .draw()?;
     for (i, r) in all.iter().enumerate() {
         let color = Palette99::pick(i).mix(0.9);
-        let points: Vec<(f64, f64)> =
-            r.matmul.iter().map(|(n, t)| (*n as f64, t.as_secs_f64() * 1e3)).collect();
+        let points: Vec<(f64, f64)> = r
+            .matmul
+            .iter()
+            .map(|(n, t)| (*n as f64, t.as_secs_f64() * 1e3))
+            .collect();
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
             .label(r.device.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled())))?;
+        chart.draw_series(
+            points
+                .into_iter()
+                .map(|p| Circle::new(p, 3, color.filled())),
+        )?;
     }
-    chart.configure_series_labels().border_style(BLACK).background_style(WHITE).draw()?;
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE)
+        .draw()?;
     root.present()?;
     Ok(())
 }
@@ -215,9 +250,17 @@ fn plot(config: &Config, all: &[Results], path: &std::path::Path) -> Result<(), 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let config = if quick {
-        Config { sizes: vec![16, 64, 256], steps: 100, reps: 3 }
+        Config {
+            sizes: vec![16, 64, 256],
+            steps: 100,
+            reps: 3,
+        }
     } else {
-        Config { sizes: vec![16, 64, 128, 256, 512, 1024], steps: 1000, reps: 7 }
+        Config {
+            sizes: vec![16, 64, 128, 256, 512, 1024],
+            steps: 1000,
+            reps: 7,
+        }
     };
     let mut all = Vec::new();
     let mut skipped = Vec::new();

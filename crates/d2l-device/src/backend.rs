@@ -60,7 +60,10 @@ impl BackendKind {
 
     /// The backends this build compiled in.
     pub fn compiled() -> Vec<BackendKind> {
-        Self::ALL.into_iter().filter(|kind| kind.is_compiled()).collect()
+        Self::ALL
+            .into_iter()
+            .filter(|kind| kind.is_compiled())
+            .collect()
     }
 
     /// The backend named by `D2L_BACKEND`, or else the first compiled one (ndarray by default).
@@ -75,10 +78,13 @@ impl BackendKind {
                 kind.ensure_compiled()?;
                 Ok(kind)
             }
-            _ => Self::compiled().first().copied().ok_or_else(|| DeviceError::Backend {
-                name: "<none>".into(),
-                reason: "no backend feature is enabled (ndarray, flex, wgpu or cuda)".into(),
-            }),
+            _ => Self::compiled()
+                .first()
+                .copied()
+                .ok_or_else(|| DeviceError::Backend {
+                    name: "<none>".into(),
+                    reason: "no backend feature is enabled (ndarray, flex, wgpu or cuda)".into(),
+                }),
         }
     }
 
@@ -88,7 +94,10 @@ impl BackendKind {
         } else {
             Err(DeviceError::Backend {
                 name: self.name().into(),
-                reason: format!("this build lacks it; enable the cargo feature `{}`", self.name()),
+                reason: format!(
+                    "this build lacks it; enable the cargo feature `{}`",
+                    self.name()
+                ),
             })
         }
     }
@@ -105,12 +114,13 @@ impl FromStr for BackendKind {
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
         let wanted = name.trim().to_ascii_lowercase();
-        Self::ALL.into_iter().find(|kind| kind.name() == wanted).ok_or_else(|| {
-            DeviceError::Backend {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.name() == wanted)
+            .ok_or_else(|| DeviceError::Backend {
                 name: name.to_owned(),
                 reason: "unknown backend; expected one of ndarray, flex, wgpu, cuda".into(),
-            }
-        })
+            })
     }
 }
 
@@ -145,16 +155,36 @@ pub trait DeviceBackend: Backend {
     fn spec_of(device: &Self::Device) -> DeviceSpec;
 }
 
-#[cfg_attr(not(any(feature = "ndarray", feature = "flex", feature = "wgpu", feature = "cuda")), allow(dead_code))]
+#[cfg_attr(
+    not(any(
+        feature = "ndarray",
+        feature = "flex",
+        feature = "wgpu",
+        feature = "cuda"
+    )),
+    allow(dead_code)
+)]
 fn unsupported(spec: DeviceSpec, backend: BackendKind, hint: &str) -> DeviceError {
     DeviceError::Unsupported {
         requested: spec.to_string(),
         backend: backend.name(),
-        hint: if hint.is_empty() { String::new() } else { format!(": {hint}") },
+        hint: if hint.is_empty() {
+            String::new()
+        } else {
+            format!(": {hint}")
+        },
     }
 }
 
-#[cfg_attr(not(any(feature = "ndarray", feature = "flex", feature = "wgpu", feature = "cuda")), allow(dead_code))]
+#[cfg_attr(
+    not(any(
+        feature = "ndarray",
+        feature = "flex",
+        feature = "wgpu",
+        feature = "cuda"
+    )),
+    allow(dead_code)
+)]
 fn pick_gpu<D: Clone>(
     spec: DeviceSpec,
     backend: BackendKind,
@@ -288,9 +318,9 @@ mod wgpu_impl {
                 WgpuDevice::IntegratedGpu(i) => DeviceSpec::Wgpu(Some(discrete + i)),
                 WgpuDevice::VirtualGpu(i) => DeviceSpec::Wgpu(Some(discrete + integrated + i)),
                 WgpuDevice::Cpu => DeviceSpec::Cpu,
-                WgpuDevice::DefaultDevice
-                | WgpuDevice::BestAvailable
-                | WgpuDevice::Existing(_) => DeviceSpec::Wgpu(None),
+                WgpuDevice::DefaultDevice | WgpuDevice::BestAvailable | WgpuDevice::Existing(_) => {
+                    DeviceSpec::Wgpu(None)
+                }
             }
         }
     }
@@ -315,7 +345,9 @@ mod cuda_impl {
         }
 
         fn gpu_devices() -> Vec<CudaDevice> {
-            (0..cuda::device_count().unwrap_or(0)).map(CudaDevice::new).collect()
+            (0..cuda::device_count().unwrap_or(0))
+                .map(CudaDevice::new)
+                .collect()
         }
 
         fn resolve(spec: DeviceSpec) -> Result<CudaDevice, DeviceError> {
@@ -481,8 +513,37 @@ mod tests {
         assert!(err.to_string().contains("`tpu`"), "{err}");
     }
 
+    struct Name;
+
+    impl BackendTask for Name {
+        type Output = BackendKind;
+        fn run<B: DeviceBackend>(self, _device: &B::Device) -> BackendKind {
+            B::KIND
+        }
+    }
+
     #[test]
-    fn the_default_build_compiles_ndarray() {
-        assert!(BackendKind::compiled().contains(&BackendKind::NdArray) || !cfg!(feature = "ndarray"));
+    fn run_on_runs_compiled_backends_and_refuses_the_others() {
+        let compiled = BackendKind::compiled();
+        assert!(!compiled.is_empty(), "no backend feature is on");
+        for kind in BackendKind::ALL {
+            match run_on(kind, Name) {
+                // A compiled backend runs as itself (or says why it cannot run here).
+                Ok(ran) => assert_eq!(ran, kind),
+                Err(DeviceError::NoDriver { backend, .. }) => {
+                    assert!(compiled.contains(&kind));
+                    assert_eq!(backend, kind.name());
+                }
+                Err(DeviceError::Backend { name, reason }) => {
+                    assert!(
+                        !compiled.contains(&kind),
+                        "{kind} is compiled but refused: {reason}"
+                    );
+                    assert_eq!(name, kind.name());
+                    assert!(reason.contains(&format!("`{kind}`")), "{reason}");
+                }
+                Err(other) => panic!("{kind}: unexpected {other}"),
+            }
+        }
     }
 }

@@ -9,7 +9,9 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum DeviceError {
     /// A device name that does not parse (`"tpu"`, `"cuda:x"`, `"cuda:-1"`).
-    #[error("unknown device `{input}`: {reason} (expected `cpu`, `gpu[:i]`, `cuda[:i]` or `wgpu[:i]`)")]
+    #[error(
+        "unknown device `{input}`: {reason} (expected `cpu`, `gpu[:i]`, `cuda[:i]` or `wgpu[:i]`)"
+    )]
     Parse {
         /// What the user typed.
         input: String,
@@ -53,7 +55,9 @@ pub enum DeviceError {
         reason: String,
     },
     /// Two operands (or a layer's parameters and its input) live on different devices.
-    #[error("`{op}`: operands are on different devices: {lhs} vs {rhs}; move one with `copy_to`/`as_in_ctx` first")]
+    #[error(
+        "`{op}`: operands are on different devices: {lhs} vs {rhs}; move one with `copy_to`/`as_in_ctx` first"
+    )]
     Mismatch {
         /// The operation (or layer path) that was attempted.
         op: String,

@@ -41,8 +41,9 @@ mod spec;
 pub use backend::{BackendKind, DeviceBackend};
 pub use error::DeviceError;
 pub use ops::{
-    Moved, Relocate, TensorDeviceExt, Transfer, checked_binary, device, device_name, ensure_same_device,
-    list_devices, module_device, move_module, num_gpus, transfer, try_all_gpus, try_gpu,
+    Moved, Relocate, TensorDeviceExt, Transfer, checked_binary, device, device_name,
+    ensure_same_device, list_devices, module_device, move_module, num_gpus, transfer, try_all_gpus,
+    try_gpu,
 };
 pub use spec::DeviceSpec;
 

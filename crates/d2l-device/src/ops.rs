@@ -37,7 +37,10 @@ pub fn try_all_gpus<B: DeviceBackend>() -> Vec<B::Device> {
 
 /// Every device backend `B` can use here: its CPU device (if any), then its GPUs.
 pub fn list_devices<B: DeviceBackend>() -> Vec<B::Device> {
-    B::cpu_device().into_iter().chain(B::gpu_devices()).collect()
+    B::cpu_device()
+        .into_iter()
+        .chain(B::gpu_devices())
+        .collect()
 }
 
 /// The device a name refers to on backend `B` (`"cpu"`, `"gpu:1"`, `"cuda:0"`, `"wgpu"`).
@@ -115,9 +118,15 @@ impl<B: Backend, const D: usize, K: BasicOps<B>> TensorDeviceExt<B> for Tensor<B
 
     fn move_to(self, device: &B::Device) -> Moved<Self> {
         if self.device() == *device {
-            Moved { value: self, transfer: Transfer::None }
+            Moved {
+                value: self,
+                transfer: Transfer::None,
+            }
         } else {
-            Moved { value: transfer(self, device), transfer: Transfer::Copied }
+            Moved {
+                value: transfer(self, device),
+                transfer: Transfer::Copied,
+            }
         }
     }
 }
@@ -192,7 +201,11 @@ pub fn module_device<B: DeviceBackend, M: Module<B>>(module: &M) -> Result<B::De
         [] => Err(DeviceError::NoParameters),
         [device] => Ok(device.clone()),
         many => Err(DeviceError::MixedDevices {
-            devices: many.iter().map(describe::<B>).collect::<Vec<_>>().join(", "),
+            devices: many
+                .iter()
+                .map(describe::<B>)
+                .collect::<Vec<_>>()
+                .join(", "),
         }),
     }
 }
@@ -220,12 +233,18 @@ pub struct Relocate<'a, B: Backend> {
 impl<'a, B: Backend> Relocate<'a, B> {
     /// Moves parameters to `device`, keeping their autodiff graph where no copy is needed.
     pub fn to(device: &'a B::Device) -> Self {
-        Self { device, detach: false }
+        Self {
+            device,
+            detach: false,
+        }
     }
 
     /// Moves parameters to `device` and detaches them from their old graph.
     pub fn fork(device: &'a B::Device) -> Self {
-        Self { device, detach: true }
+        Self {
+            device,
+            detach: true,
+        }
     }
 
     fn map<const D: usize, K: BasicOps<B>>(
@@ -238,7 +257,11 @@ impl<'a, B: Backend> Relocate<'a, B> {
         use burn::module::Parameter;
         let (id, tensor, mapper) = param.consume();
         let require_grad = Parameter::is_require_grad(&tensor);
-        let tensor = if self.detach { Parameter::set_require_grad(tensor, false) } else { tensor };
+        let tensor = if self.detach {
+            Parameter::set_require_grad(tensor, false)
+        } else {
+            tensor
+        };
         let moved = Parameter::set_require_grad(transfer(tensor, self.device), require_grad);
         Param::from_mapped_value(id, moved, mapper)
     }

@@ -18,7 +18,10 @@ pub(crate) mod cuda {
     }
 
     fn no_driver(reason: impl Into<String>) -> DeviceError {
-        DeviceError::NoDriver { backend: "cuda", reason: reason.into() }
+        DeviceError::NoDriver {
+            backend: "cuda",
+            reason: reason.into(),
+        }
     }
 
     fn probe() -> Result<usize, DeviceError> {
@@ -92,15 +95,63 @@ pub(crate) mod wgpu_adapters {
     }
 }
 
-/// Runs `probe`, returning `None` instead of unwinding if it panics, without printing the panic.
+/// Runs `probe`, returning `None` instead of unwinding if it panics, without printing that
+/// panic.
+///
+/// The process-wide panic hook is never swapped out around the probe: a hook installed once
+/// stays silent only for panics raised on a thread while it is probing, and hands every other
+/// panic (other threads, later panics of this one) to the hook that was there before it.
 #[cfg(any(feature = "cuda", feature = "wgpu"))]
 pub(crate) fn quietly<T>(probe: impl FnOnce() -> T) -> Option<T> {
-    use std::sync::Mutex;
-    static HOOK: Mutex<()> = Mutex::new(());
-    let _guard = HOOK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(probe)).ok();
-    std::panic::set_hook(previous);
-    result
+    use std::cell::Cell;
+    use std::sync::Once;
+
+    thread_local! {
+        static PROBING: Cell<bool> = const { Cell::new(false) };
+    }
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !PROBING.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            PROBING.with(|p| p.set(self.0));
+        }
+    }
+    let _reset = Reset(PROBING.with(|p| p.replace(true)));
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(probe)).ok()
+}
+
+#[cfg(all(test, any(feature = "cuda", feature = "wgpu")))]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn a_probe_silences_only_its_own_panics() {
+        assert_eq!(super::quietly(|| 7), Some(7));
+        assert_eq!(super::quietly(|| -> u8 { panic!("probe failed") }), None);
+        // A panic on another thread while (and after) a probe ran still reaches the hook
+        // installed before the first probe.
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            log.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(info.to_string());
+        }));
+        let other = std::thread::spawn(|| {
+            super::quietly(|| std::thread::spawn(|| panic!("worker")).join().is_err())
+        });
+        assert_eq!(other.join().ok().flatten(), Some(true));
+        std::panic::set_hook(hook);
+        let seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+        assert!(seen.iter().any(|m| m.contains("worker")), "{seen:?}");
+    }
 }

@@ -74,9 +74,9 @@ impl FromStr for DeviceSpec {
         let text = input.trim().to_ascii_lowercase();
         let (kind, index) = match text.split_once(':') {
             Some((kind, index)) => {
-                let index = index
-                    .parse::<usize>()
-                    .map_err(|_| parse_error("the index after `:` must be a non-negative integer"))?;
+                let index = index.parse::<usize>().map_err(|_| {
+                    parse_error("the index after `:` must be a non-negative integer")
+                })?;
                 (kind.to_owned(), Some(index))
             }
             None => (text, None),
@@ -102,7 +102,11 @@ mod tests {
         let spec: DeviceSpec = text.parse().expect("valid device name");
         assert_eq!(spec, expected);
         assert_eq!(spec.to_string(), shown);
-        assert_eq!(shown.parse::<DeviceSpec>(), Ok(expected), "display round-trips");
+        assert_eq!(
+            shown.parse::<DeviceSpec>(),
+            Ok(expected),
+            "display round-trips"
+        );
     }
 
     #[test]

@@ -43,23 +43,47 @@ impl BackendTask for Bench {
                 .add(LinearConfig::new(20, 256).init(device))
                 .add(Relu::new())
                 .add(LinearConfig::new(256, 10).init(device));
-            std::hint::black_box(net.forward_tensor::<2, 2>(x.clone()).expect("forward").into_data());
+            std::hint::black_box(
+                net.forward_tensor::<2, 2>(x.clone())
+                    .expect("forward")
+                    .into_data(),
+            );
         });
         let lazy_first = median(self.iters / 5 + 1, || {
-            let net = Sequential::<B>::new().add(LazyLinear::new(256)).add(Relu::new()).add(LazyLinear::new(10));
-            std::hint::black_box(net.forward_tensor::<2, 2>(x.clone()).expect("forward").into_data());
+            let net = Sequential::<B>::new()
+                .add(LazyLinear::new(256))
+                .add(Relu::new())
+                .add(LazyLinear::new(10));
+            std::hint::black_box(
+                net.forward_tensor::<2, 2>(x.clone())
+                    .expect("forward")
+                    .into_data(),
+            );
         });
-        rows.push(("first call (build + forward), batch 2".to_string(), eager_first, lazy_first));
+        rows.push((
+            "first call (build + forward), batch 2".to_string(),
+            eager_first,
+            lazy_first,
+        ));
         for batch in [2, 256] {
             let x = Tensor::<B, 2>::random([batch, 20], Distribution::Default, device);
             let eager = Sequential::<B>::new().add(LinearConfig::new(20, 256).init(device));
             let lazy = Sequential::<B>::new().add(LazyLinear::new(256));
             lazy.forward(x.clone()).expect("materialize");
             let t_eager = median(self.iters, || {
-                std::hint::black_box(eager.forward_tensor::<2, 2>(x.clone()).expect("forward").into_data());
+                std::hint::black_box(
+                    eager
+                        .forward_tensor::<2, 2>(x.clone())
+                        .expect("forward")
+                        .into_data(),
+                );
             });
             let t_lazy = median(self.iters, || {
-                std::hint::black_box(lazy.forward_tensor::<2, 2>(x.clone()).expect("forward").into_data());
+                std::hint::black_box(
+                    lazy.forward_tensor::<2, 2>(x.clone())
+                        .expect("forward")
+                        .into_data(),
+                );
             });
             rows.push((format!("steady forward, batch {batch}"), t_eager, t_lazy));
         }

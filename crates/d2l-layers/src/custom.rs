@@ -73,8 +73,16 @@ impl<B: Backend> MyLinear<B> {
     /// A new layer with standard-normal weight and bias.
     pub fn new(in_units: usize, units: usize, device: &B::Device) -> Self {
         Self {
-            weight: Param::from_tensor(Tensor::random([in_units, units], Distribution::Normal(0.0, 1.0), device)),
-            bias: Param::from_tensor(Tensor::random([units], Distribution::Normal(0.0, 1.0), device)),
+            weight: Param::from_tensor(Tensor::random(
+                [in_units, units],
+                Distribution::Normal(0.0, 1.0),
+                device,
+            )),
+            bias: Param::from_tensor(Tensor::random(
+                [units],
+                Distribution::Normal(0.0, 1.0),
+                device,
+            )),
         }
     }
 }
@@ -86,7 +94,11 @@ impl<B: Backend> RankFn<B> for MyLinearFn<'_, B> {
         let [d_in, _] = self.0.weight.dims();
         let shape = x.dims().to_vec();
         if shape.last() != Some(&d_in) {
-            return Err(BlockError::Width { path: String::new(), expected: d_in, actual: shape });
+            return Err(BlockError::Width {
+                path: String::new(),
+                expected: d_in,
+                actual: shape,
+            });
         }
         let y = burn::tensor::module::linear(x, self.0.weight.val(), Some(self.0.bias.val()));
         Ok(burn::tensor::activation::relu(y))

@@ -18,12 +18,20 @@ pub struct TensorReduction<B: Backend> {
 impl<B: Backend> TensorReduction<B> {
     /// A layer from `n` inputs to `m` outputs, `W ~ N(0, 1)`.
     pub fn new(n: usize, m: usize, device: &B::Device) -> Self {
-        Self { weight: Param::from_tensor(Tensor::random([n, n, m], Distribution::Normal(0.0, 1.0), device)) }
+        Self {
+            weight: Param::from_tensor(Tensor::random(
+                [n, n, m],
+                Distribution::Normal(0.0, 1.0),
+                device,
+            )),
+        }
     }
 
     /// A layer with the given `W` (`[n, n, m]`).
     pub fn from_weight(weight: Tensor<B, 3>) -> Self {
-        Self { weight: Param::from_tensor(weight) }
+        Self {
+            weight: Param::from_tensor(weight),
+        }
     }
 }
 
@@ -34,13 +42,19 @@ impl<B: Backend> RankFn<B> for Reduce<'_, B> {
         let [n, _, m] = self.0.weight.dims();
         let shape = x.dims();
         if shape[D - 1] != n {
-            return Err(BlockError::Width { path: String::new(), expected: n, actual: shape.to_vec() });
+            return Err(BlockError::Width {
+                path: String::new(),
+                expected: n,
+                actual: shape.to_vec(),
+            });
         }
         let rows: usize = shape[..D - 1].iter().product();
         let x2 = x.reshape([rows, n]);
         // outer[r, i, j] = x_i x_j, flattened to [rows, n·n], times W as [n·n, m].
         let outer = x2.clone().unsqueeze_dim::<3>(2) * x2.unsqueeze_dim::<3>(1);
-        let y = outer.reshape([rows, n * n]).matmul(self.0.weight.val().reshape([n * n, m]));
+        let y = outer
+            .reshape([rows, n * n])
+            .matmul(self.0.weight.val().reshape([n * n, m]));
         let mut out = shape;
         out[D - 1] = m;
         Ok(y.reshape(out))
@@ -80,12 +94,20 @@ impl<B: Backend> FourierHalf<B> {
     /// The layer for inputs of length `n`.
     pub fn new(n: usize, device: &B::Device) -> Self {
         let m = n.div_ceil(2);
-        let angle = |t: usize, k: usize| 2.0 * core::f64::consts::PI * (k * t % n.max(1)) as f64 / n.max(1) as f64;
+        let angle = |t: usize, k: usize| {
+            2.0 * core::f64::consts::PI * (k * t % n.max(1)) as f64 / n.max(1) as f64
+        };
         let table = |f: &dyn Fn(f64) -> f64| -> Tensor<B, 2> {
-            let values: Vec<f32> = (0..n).flat_map(|t| (0..m).map(move |k| (t, k))).map(|(t, k)| f(angle(t, k)) as f32).collect();
+            let values: Vec<f32> = (0..n)
+                .flat_map(|t| (0..m).map(move |k| (t, k)))
+                .map(|(t, k)| f(angle(t, k)) as f32)
+                .collect();
             Tensor::from_data(burn::tensor::TensorData::new(values, [n, m]), device)
         };
-        Self { cos: table(&f64::cos), sin: table(&|a: f64| -a.sin()) }
+        Self {
+            cos: table(&f64::cos),
+            sin: table(&|a: f64| -a.sin()),
+        }
     }
 }
 
@@ -96,7 +118,11 @@ impl<B: Backend> RankFn<B> for Dft<'_, B> {
         let [n, m] = self.0.cos.dims();
         let shape = x.dims();
         if shape[D - 1] != n {
-            return Err(BlockError::Width { path: String::new(), expected: n, actual: shape.to_vec() });
+            return Err(BlockError::Width {
+                path: String::new(),
+                expected: n,
+                actual: shape.to_vec(),
+            });
         }
         let rows: usize = shape[..D - 1].iter().product();
         let x2 = x.reshape([rows, n]);

@@ -8,8 +8,9 @@ use burn::module::{
 };
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use d2l_blocks::{Activation, Block, BlockError, Forward, Sequential, Shared, impl_block};
-use d2l_params::{Init, ParamError, Parameters, init_module};
+use d2l_blocks::path::{join, visit_blocks};
+use d2l_blocks::{Activation, Block, BlockError, Forward, impl_block};
+use d2l_params::{Init, ParamError, Parameters, init_params};
 
 /// PyTorch's `nn.LazyLinear(out_features)`: parameters exist only once the first input shows
 /// the input width (D2L §5.3).
@@ -32,7 +33,7 @@ use d2l_params::{Init, ParamError, Parameters, init_module};
 ///
 /// let net = Sequential::<NdArray>::new().add(LazyLinear::new(256)).add(Relu::new()).add(LazyLinear::new(10));
 /// assert!(net.to_string().contains("LazyLinear(in_features=0, out_features=256, bias=True)"));
-/// let y = net.forward_tensor::<2, 2>(Tensor::ones([2, 20], &Default::default())).unwrap();
+/// let y = net.forward(Tensor::ones([2, 20], &Default::default())).unwrap();
 /// assert_eq!(y.dims(), [2, 10]);
 /// assert!(net.to_string().contains("Linear(in_features=20, out_features=256, bias=True)"));
 /// let err = net.forward(Tensor::<NdArray, 2>::ones([2, 8], &Default::default())).unwrap_err();
@@ -49,14 +50,23 @@ pub struct LazyLinear<B: Backend> {
 
 impl<B: Backend> Clone for LazyLinear<B> {
     fn clone(&self) -> Self {
-        Self { linear: self.linear.clone(), ..self.same_config() }
+        Self {
+            linear: self.linear.clone(),
+            ..self.same_config()
+        }
     }
 }
 
 impl<B: Backend> LazyLinear<B> {
     /// A lazy `Linear(?, d_output)` with a bias and PyTorch's default initialization.
     pub fn new(d_output: usize) -> Self {
-        Self { d_output, bias: true, weight_init: None, bias_init: None, linear: OnceLock::new() }
+        Self {
+            d_output,
+            bias: true,
+            weight_init: None,
+            bias_init: None,
+            linear: OnceLock::new(),
+        }
     }
 
     fn same_config<C: Backend>(&self) -> LazyLinear<C> {
@@ -81,16 +91,30 @@ impl<B: Backend> LazyLinear<B> {
     /// # Errors
     /// [`ParamError::InvalidInit`] for bad arguments, [`ParamError::InitRank`] for an
     /// initializer the rank-1 bias cannot take (Xavier, Kaiming).
-    pub fn with_init(mut self, weight: Option<Init>, bias: Option<Init>) -> Result<Self, ParamError> {
+    pub fn with_init(
+        mut self,
+        weight: Option<Init>,
+        bias: Option<Init>,
+    ) -> Result<Self, ParamError> {
         for init in weight.iter().chain(bias.iter()) {
             init.validate()?;
         }
-        if let Some(init @ (Init::XavierUniform { .. } | Init::XavierNormal { .. } | Init::KaimingUniform { .. } | Init::KaimingNormal { .. })) = bias {
-            return Err(ParamError::InitRank { path: "bias".into(), shape: vec![self.d_output], init: init.to_string() });
+        if let Some(
+            init @ (Init::XavierUniform { .. }
+            | Init::XavierNormal { .. }
+            | Init::KaimingUniform { .. }
+            | Init::KaimingNormal { .. }),
+        ) = bias
+        {
+            return Err(ParamError::InitRank {
+                path: "bias".into(),
+                shape: vec![self.d_output],
+                init: init.to_string(),
+            });
         }
         if let Some(linear) = self.linear.get_mut() {
             // Already materialized: initialize now.
-            init_module(linear, |p| if p.name == "weight" { weight } else { bias })?;
+            init_params(linear, |p| if p.name == "weight" { weight } else { bias })?;
         }
         self.weight_init = weight;
         self.bias_init = bias;
@@ -120,29 +144,52 @@ impl<B: Backend> LazyLinear<B> {
     /// Materializes for inputs of width `d_input` on `device` (what the first forward does).
     ///
     /// # Errors
-    /// [`BlockError::Width`] if already materialized with another width, or `d_input` is 0.
-    pub fn materialize(&self, d_input: usize, device: &B::Device) -> Result<&Linear<B>, BlockError> {
+    /// [`BlockError::Width`] if already materialized with another width,
+    /// [`BlockError::InferWidth`] if `d_input` is 0 (an empty last dimension).
+    pub fn materialize(
+        &self,
+        d_input: usize,
+        device: &B::Device,
+    ) -> Result<&Linear<B>, BlockError> {
         if d_input == 0 {
-            return Err(BlockError::Custom { path: String::new(), message: "cannot infer the input width from an empty last dimension".into() });
+            return Err(BlockError::InferWidth {
+                path: String::new(),
+                actual: vec![d_input],
+            });
         }
         let linear = self.linear.get_or_init(|| {
-            let mut linear = LinearConfig::new(d_input, self.d_output).with_bias(self.bias).init(device);
+            let mut linear = LinearConfig::new(d_input, self.d_output)
+                .with_bias(self.bias)
+                .init(device);
             if self.weight_init.is_some() || self.bias_init.is_some() {
                 // Arguments and ranks were validated in `with_init`, so this cannot fail.
-                let _ = init_module(&mut linear, |p| if p.name == "weight" { self.weight_init } else { self.bias_init });
+                let _ = init_params(&mut linear, |p| {
+                    if p.name == "weight" {
+                        self.weight_init
+                    } else {
+                        self.bias_init
+                    }
+                });
             }
             linear
         });
         match linear.weight.dims()[0] {
             width if width == d_input => Ok(linear),
-            width => Err(BlockError::Width { path: String::new(), expected: width, actual: vec![d_input] }),
+            width => Err(BlockError::Width {
+                path: String::new(),
+                expected: width,
+                actual: vec![d_input],
+            }),
         }
     }
 
     fn map_linear(self, f: impl FnOnce(Linear<B>) -> Linear<B>) -> Self {
         let config = self.same_config();
         match self.linear.into_inner() {
-            Some(linear) => Self { linear: OnceLock::from(f(linear)), ..config },
+            Some(linear) => Self {
+                linear: OnceLock::from(f(linear)),
+                ..config
+            },
             None => config,
         }
     }
@@ -156,10 +203,20 @@ impl<B: Backend> Forward<B> for LazyLinear<B> {
         }
         let shape = x.shape();
         let d_input = shape.last().copied().unwrap_or(0);
-        let linear = self.materialize(d_input, &x.device()).map_err(|err| match err {
-            BlockError::Width { expected, .. } => BlockError::Width { path: String::new(), expected, actual: shape },
-            other => other,
-        })?;
+        let linear = self
+            .materialize(d_input, &x.device())
+            .map_err(|err| match err {
+                BlockError::Width { expected, .. } => BlockError::Width {
+                    path: String::new(),
+                    expected,
+                    actual: shape,
+                },
+                BlockError::InferWidth { .. } => BlockError::InferWidth {
+                    path: String::new(),
+                    actual: shape,
+                },
+                other => other,
+            })?;
         Forward::forward(linear, x)
     }
 
@@ -182,7 +239,10 @@ impl<B: Backend> Forward<B> for LazyLinear<B> {
             Some(linear) => Forward::<B>::repr(linear),
             None => {
                 let bias = if self.bias { "True" } else { "False" };
-                format!("LazyLinear(in_features=0, out_features={}, bias={bias})", self.d_output)
+                format!(
+                    "LazyLinear(in_features=0, out_features={}, bias={bias})",
+                    self.d_output
+                )
             }
         }
     }
@@ -235,10 +295,16 @@ impl<B: Backend> Module<B> for LazyLinear<B> {
             Some(linear) => linear,
             None => {
                 let device = record.weight.device();
-                LinearConfig::new(d_in, d_out).with_bias(record.bias.is_some()).init(&device).load_record(record)
+                LinearConfig::new(d_in, d_out)
+                    .with_bias(record.bias.is_some())
+                    .init(&device)
+                    .load_record(record)
             }
         };
-        Self { linear: OnceLock::from(linear), ..config }
+        Self {
+            linear: OnceLock::from(linear),
+            ..config
+        }
     }
 }
 
@@ -248,7 +314,10 @@ impl<B: AutodiffBackend> AutodiffModule<B> for LazyLinear<B> {
     fn valid(&self) -> Self::InnerModule {
         let inner = self.same_config();
         match self.linear.get() {
-            Some(linear) => LazyLinear { linear: OnceLock::from(linear.valid()), ..inner },
+            Some(linear) => LazyLinear {
+                linear: OnceLock::from(linear.valid()),
+                ..inner
+            },
             None => inner,
         }
     }
@@ -256,7 +325,10 @@ impl<B: AutodiffBackend> AutodiffModule<B> for LazyLinear<B> {
     fn from_inner(module: Self::InnerModule) -> Self {
         let outer = module.same_config();
         match module.linear.into_inner() {
-            Some(linear) => Self { linear: OnceLock::from(Linear::from_inner(linear)), ..outer },
+            Some(linear) => Self {
+                linear: OnceLock::from(Linear::from_inner(linear)),
+                ..outer
+            },
             None => outer,
         }
     }
@@ -281,39 +353,34 @@ impl<B: Backend> ModuleDisplay for LazyLinear<B> {}
 /// let net = Sequential::<NdArray>::new().add(LazyLinear::new(256));
 /// assert_eq!(parameter_shapes(&net), [("0.weight".to_string(), vec![256, -1]), ("0.bias".to_string(), vec![256])]);
 /// ```
-pub fn parameter_shapes<B: Backend>(net: &Sequential<B>) -> Vec<(String, Vec<isize>)> {
+pub fn parameter_shapes<B: Backend>(net: &dyn Block<B>) -> Vec<(String, Vec<isize>)> {
     let mut out = Vec::new();
-    shapes_into(net, "", &mut out);
-    out
-}
-
-fn shapes_into<B: Backend>(net: &Sequential<B>, prefix: &str, out: &mut Vec<(String, Vec<isize>)>) {
-    for (name, child) in net.iter() {
-        let path = if prefix.is_empty() { name.to_owned() } else { format!("{prefix}.{name}") };
-        shapes_of(child, &path, out);
-    }
-}
-
-fn shapes_of<B: Backend>(block: &dyn Block<B>, path: &str, out: &mut Vec<(String, Vec<isize>)>) {
-    if let Some(seq) = block.as_sequential() {
-        return shapes_into(seq, path, out);
-    }
-    if let Some(shared) = block.downcast_ref::<Shared<B>>() {
-        let inner = shared.read();
-        return shapes_of(&**inner, path, out);
-    }
-    if let Some(lazy) = block.downcast_ref::<LazyLinear<B>>() {
-        if lazy.linear().is_none() {
+    visit_blocks(net, |path, block| {
+        if let Some(lazy) = block
+            .downcast_ref::<LazyLinear<B>>()
+            .filter(|l| l.linear().is_none())
+        {
             let d = lazy.d_output() as isize;
-            out.push((format!("{path}.weight"), vec![d, -1]));
+            out.push((join(path, "weight"), vec![d, -1]));
             if lazy.bias {
-                out.push((format!("{path}.bias"), vec![d]));
+                out.push((join(path, "bias"), vec![d]));
             }
             return;
         }
-    }
-    for p in block.state_dict().iter() {
-        let shape = p.shape().into_iter().map(|d| d as isize).collect();
-        out.push((format!("{path}.{}", p.key()), shape));
-    }
+        // The block's own parameters: those not under one of its children.
+        let children: Vec<String> = block
+            .children()
+            .iter()
+            .map(|(name, _)| name.to_string())
+            .collect();
+        for p in block.state_dict().iter() {
+            let key = p.key();
+            let first = key.split(d2l_blocks::path::SEPARATOR).next().unwrap_or(key);
+            if !children.iter().any(|c| c == first) {
+                let shape = p.shape().into_iter().map(|d| d as isize).collect();
+                out.push((join(path, key), shape));
+            }
+        }
+    });
+    out
 }

@@ -1,87 +1,88 @@
 //! In-place edits and freezing, keeping parameters trainable (D2L §5.2.2).
 
-use burn::module::{Module, ModuleMapper, Param, Parameter};
+use burn::module::Module;
 use burn::tensor::Tensor;
+use burn::tensor::TensorMetadata;
 use burn::tensor::backend::Backend;
+use d2l_blocks::path::{ParamSlot, SEPARATOR, map_params, visit_params};
 
 use crate::ParamError;
-use crate::named::PathVisitor;
+use crate::init::{map_in_place, replace_params};
 
-/// Replaces a parameter's value by `f(value)` — the book's `w[:] += 1; w[0, 0] = 42`.
+/// Replaces the parameter `key` of `module` by `f(value)` — the book's `w[:] += 1;
+/// w[0, 0] = 42` on `net[0].weight`.
 ///
-/// Unlike Burn's `Param::map`, the result keeps the parameter's id and its requires-grad flag,
-/// so it stays trainable. Works on Burn's orientation (`[in, out]` for a Linear weight).
+/// `f` gets and returns the typed Burn tensor (Burn's orientation: `[in, out]` for a Linear
+/// weight); keys and errors use PyTorch's orientation. Unlike Burn's `Param::map`, the result
+/// keeps the parameter's id and its requires-grad flag, so it stays trainable; a tied
+/// parameter is edited once and the edit is seen at every position.
 ///
 /// ```
 /// use burn::backend::NdArray;
 /// use burn::nn::LinearConfig;
-/// use d2l_params::edit_param;
+/// use burn::tensor::Tensor;
+/// use d2l_params::{Parameters, edit_param};
 ///
-/// let mut linear = LinearConfig::new(2, 2).init::<NdArray>(&Default::default());
-/// edit_param(&mut linear.weight, |w| {
+/// let device = Default::default();
+/// let mut linear = LinearConfig::new(2, 2).init::<NdArray>(&device);
+/// edit_param(&mut linear, "weight", |w: Tensor<NdArray, 2>| {
 ///     let w = w.zeros_like() + 1.0;
-///     w.slice_assign([0..1, 0..1], burn::tensor::Tensor::full([1, 1], 42.0, &Default::default()))
+///     w.slice_assign([0..1, 0..1], Tensor::full([1, 1], 42.0, &device))
 /// }).unwrap();
-/// assert_eq!(linear.weight.val().into_data().to_vec::<f32>().unwrap(), vec![42.0, 1.0, 1.0, 1.0]);
+/// assert_eq!(linear.param("weight").unwrap().data().to_vec::<f32>().unwrap(), vec![42.0, 1.0, 1.0, 1.0]);
+/// let err = edit_param(&mut linear, "weight", |w: Tensor<NdArray, 2>| w.slice([0..1, 0..2])).unwrap_err();
+/// assert_eq!(err.to_string(), "parameter `weight`: expected shape [2, 2], got [2, 1]");
 /// ```
 ///
 /// # Errors
-/// [`ParamError::Shape`] if `f` changes the shape; the parameter is then unchanged.
-pub fn edit_param<B: Backend, const D: usize>(
-    param: &mut Param<Tensor<B, D>>,
+/// [`ParamError::UnknownKey`] (with the closest keys), [`ParamError::Rank`] if the parameter
+/// is not of rank `D`, [`ParamError::Shape`] if `f` changes the shape; `module` is then
+/// unchanged.
+pub fn edit_param<B: Backend, const D: usize, M: Module<B>>(
+    module: &mut M,
+    key: &str,
     f: impl FnOnce(Tensor<B, D>) -> Tensor<B, D>,
 ) -> Result<(), ParamError> {
-    let value = param.val();
-    let trainable = value.is_require_grad();
-    let expected = value.dims().to_vec();
-    let new = f(value.detach());
-    let actual = new.dims().to_vec();
-    if actual != expected {
-        return Err(ParamError::Shape { path: String::new(), expected, actual });
+    let mut f = Some(f);
+    let mut keys = Vec::new();
+    let edited = replace_params(module, |info, value| {
+        if info.key != key {
+            keys.push(info.key.clone());
+            return Ok(None);
+        }
+        let rank = value.shape().num_dims();
+        let Some(f) = f.take().filter(|_| rank == D) else {
+            return Err(ParamError::Rank {
+                path: info.key.clone(),
+                expected: D,
+                actual: rank,
+            });
+        };
+        Ok(Some(
+            f(Tensor::<B, D>::from_primitive(value).detach()).into_primitive(),
+        ))
+    })?;
+    if edited == 0 {
+        return Err(ParamError::UnknownKey {
+            key: key.to_owned(),
+            closest: crate::error::closest(key, keys.iter().map(String::as_str)),
+        });
     }
-    let (id, _, mapper) = param.clone().consume();
-    *param = Param::from_mapped_value(id, Parameter::set_require_grad(new.detach(), trainable), mapper);
     Ok(())
 }
 
-struct SetRequiresGrad {
-    at: PathVisitor,
-    prefix: String,
-    requires_grad: bool,
-    hits: Vec<String>,
-    keys: Vec<String>,
-}
-
-impl SetRequiresGrad {
-    fn matches(&self, key: &str) -> bool {
-        self.prefix.is_empty()
-            || key == self.prefix
-            || key.strip_prefix(&self.prefix).is_some_and(|rest| rest.starts_with('.'))
-    }
-}
-
-impl<B: Backend> ModuleMapper<B> for SetRequiresGrad {
-    fn enter_module(&mut self, name: &str, container_type: &str) {
-        self.at.enter(name, container_type);
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.at.exit();
-    }
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
-        let key = self.at.key();
-        self.keys.push(key.clone());
-        if !self.matches(&key) {
-            return param;
-        }
-        self.hits.push(key);
-        let (id, value, mapper) = param.consume();
-        let value = if self.requires_grad { value } else { value.detach() };
-        Param::from_mapped_value(id, Parameter::set_require_grad(value, self.requires_grad), mapper)
-    }
+/// Whether `key` is `prefix` or lies under it (`""` matches every key).
+fn under(key: &str, prefix: &str) -> bool {
+    prefix.is_empty()
+        || key == prefix
+        || key
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with(SEPARATOR))
 }
 
 /// Sets `requires_grad` on the parameter `key`, or on every parameter under the subtree `key`
-/// (`"0"` for the first child, `""` for all); returns the keys changed.
+/// (`"0"` for the first child, `""` for all); returns the keys changed (a tied parameter
+/// under its first key).
 ///
 /// # Errors
 /// [`ParamError::UnknownKey`] if nothing matches; the module is then unchanged.
@@ -90,19 +91,26 @@ pub fn set_requires_grad<B: Backend, M: Module<B>>(
     key: &str,
     requires_grad: bool,
 ) -> Result<Vec<String>, ParamError> {
-    let keys: Vec<String> = crate::Parameters::parameter_views(&*module).iter().map(|p| p.key().to_owned()).collect();
-    let probe = SetRequiresGrad { at: PathVisitor::default(), prefix: key.to_owned(), requires_grad, hits: Vec::new(), keys: Vec::new() };
-    if !keys.iter().any(|k| probe.matches(k)) {
+    let mut keys = Vec::new();
+    visit_params(&*module, |path, _: ParamSlot<B>| {
+        keys.push(path.key().to_owned())
+    });
+    if !keys.iter().any(|k| under(k, key)) {
         return Err(ParamError::UnknownKey {
             key: key.to_owned(),
             closest: crate::error::closest(key, keys.iter().map(String::as_str)),
         });
     }
-    let mut mapper = probe;
-    let placeholder = module.clone();
-    let owned = core::mem::replace(module, placeholder);
-    *module = owned.map(&mut mapper);
-    Ok(mapper.hits)
+    let mut hits = Vec::new();
+    map_in_place(module, |owned| {
+        map_params(owned, |path, p: ParamSlot<B>| {
+            under(path.key(), key).then(|| {
+                hits.push(path.key().to_owned());
+                ParamSlot { requires_grad, ..p }
+            })
+        })
+    });
+    Ok(hits)
 }
 
 /// Freezes the parameter `key` or the subtree under it (`requires_grad = false`): gradients
@@ -110,6 +118,9 @@ pub fn set_requires_grad<B: Backend, M: Module<B>>(
 ///
 /// # Errors
 /// As [`set_requires_grad`].
-pub fn freeze<B: Backend, M: Module<B>>(module: &mut M, key: &str) -> Result<Vec<String>, ParamError> {
+pub fn freeze<B: Backend, M: Module<B>>(
+    module: &mut M,
+    key: &str,
+) -> Result<Vec<String>, ParamError> {
     set_requires_grad(module, key, false)
 }

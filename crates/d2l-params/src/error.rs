@@ -60,7 +60,11 @@ pub(crate) fn closest<'a>(key: &str, keys: impl IntoIterator<Item = &'a str>) ->
     let mut scored: Vec<(usize, &str)> = keys.into_iter().map(|k| (distance(key, k), k)).collect();
     scored.sort();
     scored.dedup();
-    scored.into_iter().take(3).map(|(_, k)| k.to_owned()).collect()
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, k)| k.to_owned())
+        .collect()
 }
 
 fn distance(a: &str, b: &str) -> usize {
@@ -71,7 +75,9 @@ fn distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = (diagonal + usize::from(ca != *cb)).min(row[j] + 1).min(above + 1);
+            row[j + 1] = (diagonal + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(above + 1);
             diagonal = above;
         }
     }

@@ -2,23 +2,17 @@
 
 use core::fmt;
 use core::ops::Index;
+use std::collections::{HashMap, HashSet};
 
-use burn::module::{Module, ModuleVisitor, Param, ParamId};
+use burn::module::ParamId;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData, TensorMetadata, TensorPrimitive};
-use d2l_blocks::{Block, visit_block};
+use d2l_blocks::path::{ParamSlot, Visitable, visit_params};
+use d2l_blocks::tensor;
 
 use crate::ParamError;
 
-/// Whether a parameter is stored transposed relative to PyTorch: a `Linear` weight.
-///
-/// **The one orientation rule.** Burn stores a `Linear` weight as `[in, out]`; PyTorch as
-/// `[out, in]`. Everything in this crate that uses a PyTorch key (views, state dicts, errors,
-/// initializer fans) reports and accepts PyTorch's `[out, in]`; typed access to the Burn
-/// tensor ([`ParamView::tensor`]) gives Burn's `[in, out]`.
-pub fn is_torch_transposed(name: &str, container_type: &str, rank: usize) -> bool {
-    rank == 2 && name == "weight" && container_type == "Struct:Linear"
-}
+pub use d2l_blocks::path::is_torch_transposed;
 
 /// One parameter as seen from its container: key, id, value and trainability.
 #[derive(Debug, Clone)]
@@ -55,27 +49,31 @@ impl<B: Backend> ParamView<B> {
         self.value.shape().num_elements()
     }
 
-    /// Whether the parameter is trainable (`requires_grad`). Always `false` on a backend
-    /// without autodiff, where nothing records gradients.
+    /// Whether the parameter is trainable (`requires_grad`).
+    ///
+    /// **On a backend without autodiff this is always `false`**: nothing records gradients
+    /// there, as under PyTorch's `torch.no_grad()`/inference mode. Build the network on
+    /// `Autodiff<B>` to train it (and to print `requires_grad=True` like the book).
     pub fn requires_grad(&self) -> bool {
         self.requires_grad
     }
 
+    /// Whether [`data`](Self::data) transposes Burn's storage (a Linear weight; see
+    /// [`is_torch_transposed`]).
+    pub fn is_transposed(&self) -> bool {
+        self.transposed
+    }
+
     /// The value in PyTorch's orientation, read back to the host.
     pub fn data(&self) -> TensorData {
-        let value = self.value.clone();
-        match self.value.shape().num_dims() {
-            2 if self.transposed => Tensor::<B, 2>::from_primitive(value).transpose().into_data(),
-            1 => Tensor::<B, 1>::from_primitive(value).into_data(),
-            2 => Tensor::<B, 2>::from_primitive(value).into_data(),
-            3 => Tensor::<B, 3>::from_primitive(value).into_data(),
-            4 => Tensor::<B, 4>::from_primitive(value).into_data(),
-            5 => Tensor::<B, 5>::from_primitive(value).into_data(),
-            _ => Tensor::<B, 6>::from_primitive(value).into_data(),
+        if self.transposed {
+            tensor::to_data(&tensor::transpose(self.value.clone()))
+        } else {
+            tensor::to_data(&self.value)
         }
     }
 
-    /// The Burn tensor (Burn's orientation) at rank `D`.
+    /// The Burn tensor (Burn's orientation) at rank `D` — the typed Burn accessor.
     ///
     /// # Errors
     /// [`ParamError::Rank`] if the parameter's rank is not `D`.
@@ -84,7 +82,11 @@ impl<B: Backend> ParamView<B> {
         if rank == D {
             Ok(Tensor::from_primitive(self.value.clone()))
         } else {
-            Err(ParamError::Rank { path: self.key.clone(), expected: D, actual: rank })
+            Err(ParamError::Rank {
+                path: self.key.clone(),
+                expected: D,
+                actual: rank,
+            })
         }
     }
 
@@ -94,30 +96,31 @@ impl<B: Backend> ParamView<B> {
     where
         B: AutodiffBackend,
     {
-        macro_rules! dispatch {
-            ($($d:literal),*) => {
-                match self.value.shape().num_dims() {
-                    $($d => Tensor::<B, $d>::from_primitive(self.value.clone()).grad(grads).map(|g| {
-                        if self.transposed && $d == 2 {
-                            Tensor::<B::InnerBackend, 2>::from_primitive(g.into_primitive()).transpose().into_data()
-                        } else {
-                            g.into_data()
-                        }
-                    }),)*
-                    _ => None,
-                }
-            };
-        }
-        dispatch!(1, 2, 3, 4, 5, 6)
+        let grad = TensorPrimitive::<B::InnerBackend>::Float(B::grad(
+            &self.value.clone().tensor(),
+            grads,
+        )?);
+        let grad = if self.transposed {
+            tensor::transpose(grad)
+        } else {
+            grad
+        };
+        Some(tensor::to_data(&grad))
     }
 }
 
 impl<B: Backend> fmt::Display for ParamView<B> {
-    /// PyTorch's `Parameter containing:\ntensor([...], requires_grad=True)`.
+    /// PyTorch's `Parameter containing:\ntensor([...], requires_grad=True)`; see
+    /// [`requires_grad`](Self::requires_grad) for backends without autodiff.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let body = d2l_blocks::format_data(&self.data(), "tensor(".len());
+        let data = self.data();
+        let body = d2l_blocks::format_data(&data, "tensor(".len());
+        let size = d2l_blocks::size_suffix(&data.shape);
         let grad = if self.requires_grad { "True" } else { "False" };
-        write!(f, "Parameter containing:\ntensor({body}, requires_grad={grad})")
+        write!(
+            f,
+            "Parameter containing:\ntensor({body}{size}, requires_grad={grad})"
+        )
     }
 }
 
@@ -126,9 +129,19 @@ impl<B: Backend> fmt::Display for ParamView<B> {
 #[derive(Debug, Clone)]
 pub struct StateDict<B: Backend> {
     entries: Vec<ParamView<B>>,
+    index: HashMap<String, usize>,
 }
 
 impl<B: Backend> StateDict<B> {
+    fn new(entries: Vec<ParamView<B>>) -> Self {
+        let index = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.key.clone(), i))
+            .collect();
+        Self { entries, index }
+    }
+
     /// The keys, in order.
     pub fn keys(&self) -> Vec<&str> {
         self.entries.iter().map(|e| e.key()).collect()
@@ -154,10 +167,13 @@ impl<B: Backend> StateDict<B> {
     /// # Errors
     /// [`ParamError::UnknownKey`] with the closest existing keys.
     pub fn get(&self, key: &str) -> Result<&ParamView<B>, ParamError> {
-        self.entries.iter().find(|e| e.key == key).ok_or_else(|| ParamError::UnknownKey {
-            key: key.to_owned(),
-            closest: crate::error::closest(key, self.keys()),
-        })
+        self.index
+            .get(key)
+            .map(|&i| &self.entries[i])
+            .ok_or_else(|| ParamError::UnknownKey {
+                key: key.to_owned(),
+                closest: crate::error::closest(key, self.keys()),
+            })
     }
 }
 
@@ -167,7 +183,8 @@ impl<B: Backend> Index<&str> for StateDict<B> {
     /// `state_dict["2.bias"]`.
     ///
     /// # Panics
-    /// For an unknown key, with the closest keys; [`StateDict::get`] returns the error instead.
+    /// For an unknown key, with the closest keys, as PyTorch raises `KeyError`;
+    /// [`StateDict::get`] returns the error instead.
     fn index(&self, key: &str) -> &ParamView<B> {
         match self.get(key) {
             Ok(view) => view,
@@ -186,60 +203,6 @@ impl<B: Backend> fmt::Display for StateDict<B> {
     }
 }
 
-/// Walks parameters with their paths and container types.
-#[derive(Default)]
-pub(crate) struct PathVisitor {
-    pub(crate) path: Vec<String>,
-    pub(crate) containers: Vec<String>,
-}
-
-impl PathVisitor {
-    pub(crate) fn enter(&mut self, name: &str, container: &str) {
-        self.path.push(name.to_owned());
-        self.containers.push(container.to_owned());
-    }
-
-    pub(crate) fn exit(&mut self) {
-        self.path.pop();
-        self.containers.pop();
-    }
-
-    pub(crate) fn key(&self) -> String {
-        self.path.join(".")
-    }
-
-    pub(crate) fn transposed(&self, rank: usize) -> bool {
-        match (self.path.last(), self.containers.last()) {
-            (Some(name), Some(container)) => is_torch_transposed(name, container, rank),
-            _ => false,
-        }
-    }
-}
-
-struct Collector<B: Backend> {
-    at: PathVisitor,
-    out: Vec<ParamView<B>>,
-}
-
-impl<B: Backend> ModuleVisitor<B> for Collector<B> {
-    fn enter_module(&mut self, name: &str, container_type: &str) {
-        self.at.enter(name, container_type);
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.at.exit();
-    }
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        let value = param.val();
-        self.out.push(ParamView {
-            key: self.at.key(),
-            id: param.id,
-            requires_grad: value.is_require_grad(),
-            value: value.into_primitive(),
-            transposed: self.at.transposed(D),
-        });
-    }
-}
-
 /// Parameter access by name for Burn modules and `dyn Block`s (D2L §5.2.1).
 ///
 /// ```
@@ -255,9 +218,9 @@ impl<B: Backend> ModuleVisitor<B> for Collector<B> {
 ///     .add(LinearConfig::new(8, 1).init(&device));
 /// let keys: Vec<String> = net.named_parameters().iter().map(|p| p.key().to_owned()).collect();
 /// assert_eq!(keys, ["0.weight", "0.bias", "2.weight", "2.bias"]);
-/// assert_eq!(net[2].state_dict()["weight"].shape(), vec![1, 8]); // PyTorch's [out, in]
-/// assert_eq!(net.state_dict()["2.bias"].shape(), vec![1]);
-/// assert!(net.parameter("2.bais").is_err());
+/// assert_eq!(net.param("0.weight").unwrap().shape(), vec![8, 4]); // PyTorch's [out, in]
+/// assert_eq!(net[2].state_dict()["weight"].shape(), vec![1, 8]);
+/// assert!(net.param("2.bais").is_err());
 /// ```
 pub trait Parameters<B: Backend> {
     /// Every parameter position, in registration order (tied parameters once per position).
@@ -266,43 +229,61 @@ pub trait Parameters<B: Backend> {
     /// `(key, parameter)` in registration order, each parameter once: PyTorch's
     /// `named_parameters()` (`remove_duplicate=True`).
     fn named_parameters(&self) -> Vec<ParamView<B>> {
-        let mut seen = Vec::new();
+        let mut seen = HashSet::new();
         self.parameter_views()
             .into_iter()
-            .filter(|p| {
-                let fresh = !seen.contains(&p.id);
-                seen.push(p.id);
-                fresh
-            })
+            .filter(|p| seen.insert(p.id))
             .collect()
     }
 
     /// Every parameter position by key: PyTorch's `state_dict()`.
     fn state_dict(&self) -> StateDict<B> {
-        StateDict { entries: self.parameter_views() }
+        StateDict::new(self.parameter_views())
     }
 
-    /// The parameter under `key`.
+    /// The parameter under `key` (PyTorch's key and orientation): the book's `net[0].weight`
+    /// is `net.param("0.weight")?`.
     ///
     /// # Errors
     /// [`ParamError::UnknownKey`] with the closest existing keys.
-    fn parameter(&self, key: &str) -> Result<ParamView<B>, ParamError> {
-        self.state_dict().get(key).cloned()
+    fn param(&self, key: &str) -> Result<ParamView<B>, ParamError> {
+        let mut found = None;
+        let mut keys = Vec::new();
+        self.for_each_view(&mut |view| {
+            if found.is_none() && view.key == key {
+                found = Some(view);
+            } else if found.is_none() {
+                keys.push(view.key);
+            }
+        });
+        found.ok_or_else(|| ParamError::UnknownKey {
+            key: key.to_owned(),
+            closest: crate::error::closest(key, keys.iter().map(String::as_str)),
+        })
     }
+
+    /// Walks the parameter positions as views (the one walk the other methods build on).
+    #[doc(hidden)]
+    fn for_each_view(&self, f: &mut dyn FnMut(ParamView<B>));
 }
 
-impl<B: Backend, M: Module<B>> Parameters<B> for M {
+impl<B: Backend, T: Visitable<B> + ?Sized> Parameters<B> for T {
     fn parameter_views(&self) -> Vec<ParamView<B>> {
-        let mut collector = Collector { at: PathVisitor::default(), out: Vec::new() };
-        self.visit(&mut collector);
-        collector.out
+        let mut out = Vec::new();
+        self.for_each_view(&mut |view| out.push(view));
+        out
     }
-}
 
-impl<B: Backend> Parameters<B> for dyn Block<B> {
-    fn parameter_views(&self) -> Vec<ParamView<B>> {
-        let mut collector = Collector { at: PathVisitor::default(), out: Vec::new() };
-        visit_block(self, &mut collector);
-        collector.out
+    fn for_each_view(&self, f: &mut dyn FnMut(ParamView<B>)) {
+        visit_params(self, |path, p: ParamSlot<B>| {
+            let transposed = path.is_torch_transposed(p.value.shape().num_dims());
+            f(ParamView {
+                key: path.key().to_owned(),
+                id: p.id,
+                value: p.value,
+                transposed,
+                requires_grad: p.requires_grad,
+            });
+        });
     }
 }

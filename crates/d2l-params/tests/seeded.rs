@@ -13,8 +13,17 @@ use d2l_params::{Init, Parameters, init_params};
 fn draw<B: DeviceBackend>(device: &B::Device, seed: u64) -> Vec<f32> {
     B::seed(device, seed);
     let mut net = Sequential::<B>::new().add(LinearConfig::new(4, 3).init(device));
-    init_params(&mut net, |_| Some(Init::Normal { mean: 0.0, std: 1.0 })).expect("valid");
-    net.state_dict()["0.weight"].data().to_vec::<f32>().expect("f32")
+    init_params(&mut net, |_| {
+        Some(Init::Normal {
+            mean: 0.0,
+            std: 1.0,
+        })
+    })
+    .expect("valid");
+    net.state_dict()["0.weight"]
+        .data()
+        .to_vec::<f32>()
+        .expect("f32")
 }
 
 backend_test! {

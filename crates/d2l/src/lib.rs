@@ -23,6 +23,25 @@
 
 pub mod print;
 
+use d2l_device::backend::{BackendTask, run_selected};
+
+/// What an example's body returns: `Ok`, or any error of the chapter's crates (boxed), so that
+/// `?` works on every call.
+pub type Result<T = (), E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
+
+/// Runs an example's body on the backend `D2L_BACKEND` selects (the first compiled one,
+/// ndarray by default): the one place examples pick their backend.
+///
+/// An example states its body once, generic over the backend, as a
+/// [`BackendTask`](device::backend::BackendTask) — closures cannot be generic, and the same
+/// body runs on every backend in the tests.
+///
+/// # Errors
+/// The body's error, or why the selected backend cannot run here.
+pub fn run<T: BackendTask<Output = Result>>(task: T) -> Result {
+    run_selected(task)?
+}
+
 pub use d2l_blocks as blocks;
 pub use d2l_device as device;
 pub use d2l_io as io;

@@ -36,7 +36,10 @@ mod tests {
     #[test]
     fn formats_like_pytorch() {
         let data = TensorData::new(vec![1.0f32; 6], [2, 3]);
-        assert_eq!(format_data(&data, 7), "[[1., 1., 1.],\n        [1., 1., 1.]]");
+        assert_eq!(
+            format_data(&data, 7),
+            "[[1., 1., 1.],\n        [1., 1., 1.]]"
+        );
         let data = TensorData::new(vec![0.7802f32, -0.25], [2, 1]);
         assert_eq!(format_data(&data, 7), "[[ 0.7802],\n        [-0.2500]]");
         let data = TensorData::new((0..8).map(|v| v as f32).collect::<Vec<_>>(), [2, 2, 2]);

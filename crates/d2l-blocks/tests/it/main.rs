@@ -10,7 +10,12 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData, Tolerance};
 
 /// A `Linear(d_in, d_out)` whose weights and bias all equal `value`.
-pub fn constant_linear<B: Backend>(d_in: usize, d_out: usize, value: f64, device: &B::Device) -> Linear<B> {
+pub fn constant_linear<B: Backend>(
+    d_in: usize,
+    d_out: usize,
+    value: f64,
+    device: &B::Device,
+) -> Linear<B> {
     LinearConfig::new(d_in, d_out)
         .with_initializer(Initializer::Constant { value })
         .init(device)
@@ -19,5 +24,7 @@ pub fn constant_linear<B: Backend>(d_in: usize, d_out: usize, value: f64, device
 /// Asserts a tensor's values to 1e-5.
 #[track_caller]
 pub fn check<B: Backend, const D: usize>(tensor: Tensor<B, D>, expected: impl Into<TensorData>) {
-    tensor.into_data().assert_approx_eq::<f32>(&expected.into(), Tolerance::absolute(1e-5));
+    tensor
+        .into_data()
+        .assert_approx_eq::<f32>(&expected.into(), Tolerance::absolute(1e-5));
 }

@@ -92,7 +92,8 @@ backend_test! {
         let mut twin = Sequential::<B>::new()
             .add(Sequential::new().add_named("block 0", Sequential::new().add(constant_linear(4, 8, 0.0, device)).add(Relu::new())).expect("fresh"))
             .add(constant_linear(8, 1, 0.0, device));
-        let result = twin.apply(snapshots, None, None, false);
+        // `Sequential::apply` is PyTorch's `apply(fn)`; burn-store's is reached by its trait.
+        let result = ModuleSnapshot::apply(&mut twin, snapshots, None, None, false);
         assert_eq!(result.applied.len(), 4, "{result:?}");
         assert!(result.errors.is_empty() && result.missing.is_empty(), "{result:?}");
         let x = Tensor::<B, 2>::ones([1, 4], device);

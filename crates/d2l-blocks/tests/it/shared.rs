@@ -15,14 +15,21 @@ use crate::{check, constant_linear};
 /// `Sequential(shared, shared)` with `shared = Linear(1, 1)`, weight `a`, bias `b`.
 fn twice<B: Backend>(a: f64, b: f64, device: &B::Device) -> (Sequential<B>, Shared<B>) {
     let mut linear = constant_linear::<B>(1, 1, a, device);
-    linear.bias = linear.bias.map(|p| p.map(|t| (t.zeros_like() + b).require_grad()));
+    linear.bias = linear
+        .bias
+        .map(|p| p.map(|t| (t.zeros_like() + b).require_grad()));
     let shared = Shared::new(linear);
-    (Sequential::new().add(shared.clone()).add(shared.clone()), shared)
+    (
+        Sequential::new().add(shared.clone()).add(shared.clone()),
+        shared,
+    )
 }
 
 fn weight<B: Backend>(net: &Sequential<B>, i: usize) -> Vec<f32> {
     let shared = net.child::<Shared<B>>(i).expect("shared");
-    shared.with(|l: &Linear<B>| l.weight.val().into_data().to_vec::<f32>().expect("f32")).expect("linear")
+    shared
+        .with(|l: &Linear<B>| l.weight.val().into_data().to_vec::<f32>().expect("f32"))
+        .expect("linear")
 }
 
 backend_test! {

@@ -4,11 +4,11 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig, Relu};
 use burn::tensor::{Tensor, TensorData, Tolerance};
 use d2l_device::backend::DeviceBackend;
-use d2l_device::{
-    DeviceError, DeviceSpec, TensorDeviceExt, Transfer, backend_test, checked_binary,
-    device_name, list_devices, module_device, move_module, num_gpus, try_all_gpus, try_gpu,
-};
 use d2l_device::device as named;
+use d2l_device::{
+    DeviceError, DeviceSpec, TensorDeviceExt, Transfer, backend_test, checked_binary, device_name,
+    list_devices, module_device, move_module, num_gpus, try_all_gpus, try_gpu,
+};
 
 /// Two devices the backend treats as distinct, if it has them (wgpu: default adapter and CPU
 /// adapter; cuda: two GPUs). CPU backends have one device.
@@ -16,12 +16,17 @@ fn two_devices<B: DeviceBackend>() -> Option<(B::Device, B::Device)> {
     let mut candidates = vec![B::Device::default()];
     candidates.extend(list_devices::<B>());
     let first = candidates[0].clone();
-    candidates.into_iter().find(|d| *d != first).map(|second| (first, second))
+    candidates
+        .into_iter()
+        .find(|d| *d != first)
+        .map(|second| (first, second))
 }
 
 #[track_caller]
 fn check_values<B: DeviceBackend, const D: usize>(tensor: Tensor<B, D>, expected: TensorData) {
-    tensor.into_data().assert_approx_eq::<f32>(&expected, Tolerance::absolute(1e-6));
+    tensor
+        .into_data()
+        .assert_approx_eq::<f32>(&expected, Tolerance::absolute(1e-6));
 }
 
 backend_test! {

@@ -13,7 +13,10 @@ use d2l_params::{Init, ParamError, Parameters};
 use crate::check;
 
 fn lazy_net<B: burn::tensor::backend::Backend>() -> Sequential<B> {
-    Sequential::new().add(LazyLinear::new(256)).add(Relu::new()).add(LazyLinear::new(10))
+    Sequential::new()
+        .add(LazyLinear::new(256))
+        .add(Relu::new())
+        .add(LazyLinear::new(10))
 }
 
 backend_test! {
@@ -62,7 +65,8 @@ backend_test! {
         assert!(err.to_string().contains("expected input width 20"));
         let empty = Sequential::<B>::new().add(LazyLinear::new(4));
         let err = empty.forward(Tensor::<B, 2>::zeros([2, 0], device)).expect_err("width 0");
-        assert!(matches!(err, BlockError::Custom { .. }), "{err:?}");
+        assert_eq!(err, BlockError::InferWidth { path: "0".into(), actual: vec![2, 0] });
+        assert!(empty.named_parameters().is_empty(), "a failed first call materializes nothing");
     }
 }
 

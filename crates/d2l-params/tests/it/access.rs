@@ -32,7 +32,7 @@ backend_test! {
 backend_test! {
     fn unknown_keys_name_the_closest<B>(device) {
         let net = rgnet::<B>(device);
-        let err = net.parameter("0.block 0.0.wieght").expect_err("typo");
+        let err = net.param("0.block 0.0.wieght").expect_err("typo");
         let ParamError::UnknownKey { key, closest } = &err else { panic!("{err:?}") };
         assert_eq!(key, "0.block 0.0.wieght");
         assert_eq!(closest[0], "0.block 0.0.weight");
@@ -65,7 +65,7 @@ backend_test! {
         assert_eq!(net.num_params(), 4 * 8 + 8 + 8 * 8 + 8 + 8 + 1);
         // The book's check: set net[2].weight[0, 0] = 100, read it through net[4].
         shared.with_mut(|l: &mut Linear<B>| {
-            edit_param(&mut l.weight, |w| w.slice_assign([0..1, 0..1], Tensor::full([1, 1], 100.0, device)))
+            edit_param(l, "weight", |w: Tensor<B, 2>| w.slice_assign([0..1, 0..1], Tensor::full([1, 1], 100.0, device)))
         }).expect("linear").expect("same shape");
         assert_eq!(net.state_dict()["4.weight"].data().to_vec::<f32>().expect("f32")[0], 100.0);
         assert_eq!(net.state_dict()["2.weight"].data(), net.state_dict()["4.weight"].data());
@@ -76,9 +76,8 @@ backend_test! {
     fn edits_keep_parameters_trainable<B>(device) {
         type Ad<B> = Autodiff<B>;
         let mut net = Sequential::<Ad<B>>::new().add(constant_linear(2, 1, 1.0, device));
-        let linear = net.child_mut::<Linear<Ad<B>>>(0).expect("linear");
-        edit_param(&mut linear.weight, |w| w + 1.0).expect("same shape");
-        let err = edit_param(&mut linear.weight, |w| w.reshape([1, 2])).expect_err("reshape");
+        edit_param(&mut net, "0.weight", |w: Tensor<Ad<B>, 2>| w + 1.0).expect("same shape");
+        let err = edit_param(&mut net, "0.weight", |w: Tensor<Ad<B>, 2>| w.reshape([1, 2])).expect_err("reshape");
         assert!(matches!(err, ParamError::Shape { .. }));
         assert!(net.state_dict()["0.weight"].requires_grad());
         check(net.state_dict()["0.weight"].data(), [[2.0f32, 2.0]]);

@@ -6,7 +6,7 @@ use burn::optim::{GradientsParams, Optimizer, SgdConfig};
 use burn::tensor::Tensor;
 use d2l_blocks::Sequential;
 use d2l_device::backend_test;
-use d2l_params::{Init, ParamError, Parameters, apply, edit_param, init_module, init_params};
+use d2l_params::{Init, ParamError, Parameters, edit_param, init_params};
 
 use crate::{check, rgnet};
 
@@ -43,10 +43,10 @@ backend_test! {
 backend_test! {
     fn per_layer_xavier_and_forty_two<B>(device) {
         let mut net = book_net::<B>(device);
-        init_module(net.child_mut::<Linear<B>>(0).expect("linear"), |p| {
+        init_params(net.child_mut::<Linear<B>>(0).expect("linear"), |p| {
             (p.name == "weight").then_some(Init::XavierUniform { gain: 1.0 })
         }).expect("valid");
-        init_module(net.child_mut::<Linear<B>>(2).expect("linear"), |_| Some(Init::Constant(42.0))).expect("valid");
+        init_params(net.child_mut::<Linear<B>>(2).expect("linear"), |_| Some(Init::Constant(42.0))).expect("valid");
         let bound = (6.0f32 / (20.0 + 256.0)).sqrt();
         let w = values(&net, "0.weight");
         assert!(w.iter().all(|v| v.abs() <= bound), "Xavier bound {bound}");
@@ -84,9 +84,9 @@ backend_test! {
                 None
             }
         }).expect("valid");
-        apply(&mut net, |_, block| {
+        net.apply(|_, block| {
             if let Some(linear) = block.downcast_mut::<Linear<B>>() {
-                edit_param(&mut linear.weight, |w| {
+                edit_param(linear, "weight", |w: Tensor<B, 2>| {
                     let keep = w.clone().abs().greater_equal_elem(5.0).float();
                     w * keep
                 }).expect("same shape");
@@ -96,9 +96,8 @@ backend_test! {
         let w = values(&net, "0.weight");
         assert!(w.iter().all(|v| *v == 0.0 || (5.0..=10.0).contains(&v.abs())), "{w:?}");
         // The book's direct edits: w[:] += 1; w[0, 0] = 42.
-        let linear = net.child_mut::<Linear<B>>(0).expect("linear");
-        edit_param(&mut linear.weight, |w| w + 1.0).expect("same shape");
-        edit_param(&mut linear.weight, |w| w.slice_assign([0..1, 0..1], Tensor::full([1, 1], 42.0, device))).expect("same shape");
+        edit_param(&mut net, "0.weight", |w: Tensor<B, 2>| w + 1.0).expect("same shape");
+        edit_param(&mut net, "0.weight", |w: Tensor<B, 2>| w.slice_assign([0..1, 0..1], Tensor::full([1, 1], 42.0, device))).expect("same shape");
         let edited = values(&net, "0.weight");
         assert_eq!(edited[0], 42.0);
         assert_eq!(&edited[1..], &w.iter().map(|v| v + 1.0).collect::<Vec<_>>()[1..]);
@@ -109,15 +108,16 @@ backend_test! {
     fn apply_visits_every_block_children_first<B>(device) {
         let mut net = rgnet::<B>(device);
         let mut seen = Vec::new();
-        apply(&mut net, |path, block| {
+        net.apply(|path, block| {
             seen.push(path.to_owned());
             if let Some(linear) = block.downcast_mut::<Linear<B>>() {
-                init_module(linear, |_| Some(Init::Ones)).expect("valid");
+                init_params(linear, |_| Some(Init::Ones)).expect("valid");
             }
         });
-        assert_eq!(seen.len(), 12);
+        // Every block, children first, the root (path "") last — PyTorch's order.
+        assert_eq!(seen.len(), 13);
         assert_eq!(&seen[..5], ["0.block 0.0", "0.block 0.1", "0.block 0.2", "0.block 0.3", "0.block 0"]);
-        assert_eq!(&seen[10..], ["0", "1"]);
+        assert_eq!(&seen[10..], ["0", "1", ""]);
         assert!(net.state_dict().iter().all(|p| p.data().to_vec::<f32>().expect("f32").iter().all(|v| *v == 1.0)));
     }
 }
@@ -147,5 +147,45 @@ backend_test! {
         let err = init_params(&mut net, |_| Some(Init::XavierUniform { gain: 1.0 })).expect_err("bias is rank 1");
         assert_eq!(err, ParamError::InitRank { path: "0.bias".into(), shape: vec![256], init: "XavierUniform { gain: 1.0 }".into() });
         assert_eq!(values(&net, "0.weight"), before, "nothing was applied");
+    }
+}
+
+backend_test! {
+    fn apply_recurses_into_the_children_of_custom_blocks<B>(device) {
+        // NestMLP keeps a Sequential in a field: apply reaches its Linears too.
+        let mut net = Sequential::<B>::new().add(d2l_blocks::book::NestMlp::new(device));
+        let mut seen = Vec::new();
+        let mut linears = 0;
+        net.apply(|path, block| {
+            seen.push(path.to_owned());
+            if let Some(linear) = block.downcast_mut::<Linear<B>>() {
+                linears += 1;
+                init_params(linear, |_| Some(Init::Constant(0.5))).expect("valid");
+            }
+        });
+        assert_eq!(seen, ["0.net.0", "0.net.1", "0.net.2", "0.net.3", "0.net", "0.linear", "0", ""]);
+        assert_eq!(linears, 3);
+        assert!(net.state_dict().iter().all(|p| p.data().iter::<f32>().all(|v| v == 0.5)));
+        // A failing initializer stops the walk with its error.
+        let err = net
+            .try_apply(|_, block| match block.downcast_mut::<Linear<B>>() {
+                Some(linear) => init_params(linear, |_| Some(Init::Normal { mean: 0.0, std: -1.0 })).map(drop),
+                None => Ok(()),
+            })
+            .expect_err("negative std");
+        assert!(matches!(err, ParamError::InvalidInit { .. }), "{err:?}");
+    }
+}
+
+backend_test! {
+    fn edit_errors_name_the_key_in_pytorch_orientation<B>(device) {
+        let mut net = Sequential::<B>::new().add(LinearConfig::new(4, 8).init(device));
+        // Burn's weight is [4, 8]; PyTorch's key `0.weight` is [8, 4].
+        let err = edit_param(&mut net, "0.weight", |w: Tensor<B, 2>| w.slice([0..2, 0..8])).expect_err("shape");
+        assert_eq!(err, ParamError::Shape { path: "0.weight".into(), expected: vec![8, 4], actual: vec![8, 2] });
+        let err = edit_param(&mut net, "0.weight", |w: Tensor<B, 1>| w).expect_err("rank");
+        assert_eq!(err, ParamError::Rank { path: "0.weight".into(), expected: 1, actual: 2 });
+        let err = edit_param(&mut net, "0.wieght", |w: Tensor<B, 2>| w).expect_err("typo");
+        assert!(matches!(err, ParamError::UnknownKey { ref closest, .. } if closest[0] == "0.weight"), "{err:?}");
     }
 }

@@ -23,12 +23,17 @@ fn names_and_shapes(value: &Value) -> Vec<(String, Vec<usize>)> {
 }
 
 fn ours<B: Backend>(views: Vec<d2l_params::ParamView<B>>) -> Vec<(String, Vec<usize>)> {
-    views.iter().map(|p| (p.key().to_owned(), p.shape())).collect()
+    views
+        .iter()
+        .map(|p| (p.key().to_owned(), p.shape()))
+        .collect()
 }
 
 /// The fixture's closed-form values: `0.5·sin(k + len(key))` over the flattened PyTorch tensor.
 fn pattern(key: &str, n: usize) -> Vec<f32> {
-    (0..n).map(|k| (0.5 * ((k + key.len()) as f64).sin()) as f32).collect()
+    (0..n)
+        .map(|k| (0.5 * ((k + key.len()) as f64).sin()) as f32)
+        .collect()
 }
 
 fn set_pattern<B: Backend>(net: &mut Sequential<B>, device: &B::Device) {
@@ -36,7 +41,9 @@ fn set_pattern<B: Backend>(net: &mut Sequential<B>, device: &B::Device) {
         let n = info.shape.iter().product();
         let data = TensorData::new(pattern(&info.key, n), info.shape.clone());
         let value = if info.container == "Linear" && info.name == "weight" {
-            Tensor::<B, 2>::from_data(data, device).transpose().into_primitive()
+            Tensor::<B, 2>::from_data(data, device)
+                .transpose()
+                .into_primitive()
         } else {
             Tensor::<B, 1>::from_data(data, device).into_primitive()
         };

@@ -2,14 +2,14 @@
 
 use d2l::device::backend_test;
 
-#[path = "../../../../examples/sec5_1_layers_and_blocks/main.rs"]
-mod sec5_1_layers_and_blocks;
 #[path = "../../../../examples/sec5_1_exercises/main.rs"]
 mod sec5_1_exercises;
-#[path = "../../../../examples/sec5_2_parameters/main.rs"]
-mod sec5_2_parameters;
+#[path = "../../../../examples/sec5_1_layers_and_blocks/main.rs"]
+mod sec5_1_layers_and_blocks;
 #[path = "../../../../examples/sec5_2_exercises/main.rs"]
 mod sec5_2_exercises;
+#[path = "../../../../examples/sec5_2_parameters/main.rs"]
+mod sec5_2_parameters;
 #[path = "../../../../examples/sec5_3_deferred_init/main.rs"]
 mod sec5_3_deferred_init;
 #[path = "../../../../examples/sec5_3_exercises/main.rs"]
@@ -23,31 +23,31 @@ mod sec5_6_gpus;
 
 backend_test! {
     fn sec5_2_parameters_runs<B>(device) {
-        sec5_2_parameters::Section.run::<B>(device);
+        sec5_2_parameters::Section.run::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
 backend_test! {
     fn sec5_2_exercises_runs<B>(device) {
-        sec5_2_exercises::Exercises.run::<B>(device);
+        sec5_2_exercises::Exercises.run::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
 backend_test! {
     fn sec5_1_layers_and_blocks_runs<B>(device) {
-        sec5_1_layers_and_blocks::Section.run::<B>(device);
+        sec5_1_layers_and_blocks::Section.run::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
 backend_test! {
     fn sec5_1_exercises_runs<B>(device) {
-        sec5_1_exercises::Exercises.run::<B>(device);
+        sec5_1_exercises::Exercises.run::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
 backend_test! {
     fn sec5_6_gpus_runs<B>(device) {
-        sec5_6_gpus::Section.run::<B>(device);
+        sec5_6_gpus::Section.run::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
@@ -67,24 +67,24 @@ backend_test! {
 
 backend_test! {
     fn sec5_3_deferred_init_runs<B>(device) {
-        sec5_3_deferred_init::Section.run::<B>(device);
+        sec5_3_deferred_init::Section.run::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
 backend_test! {
     fn sec5_3_exercises_runs<B>(device) {
-        sec5_3_exercises::Exercises.run::<B>(device);
+        sec5_3_exercises::Exercises.run::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
 backend_test! {
     fn sec5_4_custom_layers_runs<B>(device) {
-        sec5_4_custom_layers::Section.run::<B>(device);
+        sec5_4_custom_layers::Section.run::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
 backend_test! {
     fn sec5_4_exercises_runs<B>(device) {
-        sec5_4_exercises::Exercises.run::<B>(device);
+        sec5_4_exercises::Exercises.run::<B>(device).expect("the example runs and its assertions hold");
     }
 }

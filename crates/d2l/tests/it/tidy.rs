@@ -33,8 +33,15 @@ fn examples_index_matches_the_manifest() {
             "examples/README.md lacks `{name}`"
         );
     }
-    let listed = index.lines().filter(|l| l.starts_with('|') && l.contains("--example ")).count();
-    assert_eq!(listed, declared.len(), "examples/README.md lists an example the manifest lacks");
+    let listed = index
+        .lines()
+        .filter(|l| l.starts_with('|') && l.contains("--example "))
+        .count();
+    assert_eq!(
+        listed,
+        declared.len(),
+        "examples/README.md lists an example the manifest lacks"
+    );
 }
 
 #[test]
@@ -42,7 +49,11 @@ fn every_example_opens_with_a_one_line_doc() {
     for name in manifest_examples() {
         let path = root().join("examples").join(&name).join("main.rs");
         let text = read(&path);
-        assert!(text.starts_with("//! "), "{} must open with `//!`", path.display());
+        assert!(
+            text.starts_with("//! "),
+            "{} must open with `//!`",
+            path.display()
+        );
     }
 }
 
@@ -82,7 +93,11 @@ fn library_crates_never_name_a_concrete_backend() {
                 .collect::<Vec<_>>()
                 .join("\n");
             for banned in ["NdArray", "backend::Wgpu", "backend::Cuda", "backend::Flex"] {
-                assert!(!code.contains(banned), "{} names `{banned}`", path.display());
+                assert!(
+                    !code.contains(banned),
+                    "{} names `{banned}`",
+                    path.display()
+                );
             }
         }
     }

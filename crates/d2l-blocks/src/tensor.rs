@@ -1,0 +1,97 @@
+//! Rank-erased tensor helpers: what d2l-burn does to a tensor whose rank is known only at run
+//! time, without dispatching on the rank (Burn's backend ops take any rank).
+
+use burn::prelude::Shape;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Distribution, Tensor, TensorData, TensorMetadata, TensorPrimitive};
+
+/// The same values with another shape (same number of elements).
+pub fn reshape<B: Backend>(value: TensorPrimitive<B>, shape: &[usize]) -> TensorPrimitive<B> {
+    TensorPrimitive::Float(B::float_reshape(
+        value.tensor(),
+        Shape::from(shape.to_vec()),
+    ))
+}
+
+/// `value` as a rank-1 tensor of all its elements.
+fn flat<B: Backend>(value: TensorPrimitive<B>) -> Tensor<B, 1> {
+    let n = value.shape().num_elements();
+    Tensor::from_primitive(reshape(value, &[n]))
+}
+
+/// Reads the values back to the host, with their shape and dtype.
+pub fn to_data<B: Backend>(value: &TensorPrimitive<B>) -> TensorData {
+    let shape = value.shape();
+    let mut data = flat(value.clone()).into_data();
+    data.shape = shape;
+    data
+}
+
+/// A tensor of `data` on `device`, converted to the backend's float type.
+pub fn from_data<B: Backend>(data: TensorData, device: &B::Device) -> TensorPrimitive<B> {
+    let shape = data.shape.to_vec();
+    let mut flat_data = data;
+    flat_data.shape = Shape::from(vec![shape.iter().product::<usize>()]);
+    reshape(
+        Tensor::<B, 1>::from_data(flat_data, device).into_primitive(),
+        &shape,
+    )
+}
+
+/// A rank-2 tensor with its two dimensions swapped; any other rank is returned as it is.
+pub fn transpose<B: Backend>(value: TensorPrimitive<B>) -> TensorPrimitive<B> {
+    if value.shape().num_dims() == 2 {
+        TensorPrimitive::Float(B::float_swap_dims(value.tensor(), 0, 1))
+    } else {
+        value
+    }
+}
+
+/// A tensor of `shape` drawn from `distribution` on `device`.
+pub fn random<B: Backend>(
+    shape: &[usize],
+    distribution: Distribution,
+    device: &B::Device,
+) -> TensorPrimitive<B> {
+    let n = shape.iter().product::<usize>();
+    reshape(
+        Tensor::<B, 1>::random([n], distribution, device).into_primitive(),
+        shape,
+    )
+}
+
+/// A tensor of `shape` filled with `value` on `device`.
+pub fn full<B: Backend>(shape: &[usize], value: f64, device: &B::Device) -> TensorPrimitive<B> {
+    let n = shape.iter().product::<usize>();
+    reshape(
+        Tensor::<B, 1>::full([n], value, device).into_primitive(),
+        shape,
+    )
+}
+
+/// The device a tensor lives on.
+pub fn device<B: Backend>(value: &TensorPrimitive<B>) -> B::Device {
+    match value {
+        TensorPrimitive::Float(t) => B::float_device(t),
+        TensorPrimitive::QFloat(t) => B::q_device(t),
+    }
+}
+
+/// `value` on `device` (a no-op where it is already there).
+pub fn to_device<B: Backend>(value: TensorPrimitive<B>, device: &B::Device) -> TensorPrimitive<B> {
+    if &self::device(&value) == device {
+        value
+    } else {
+        TensorPrimitive::Float(B::float_to_device(value.tensor(), device))
+    }
+}
+
+/// `a` and `b` concatenated along `dim` (same rank, equal other dimensions: checked by the
+/// caller).
+pub fn cat<B: Backend>(
+    a: TensorPrimitive<B>,
+    b: TensorPrimitive<B>,
+    dim: usize,
+) -> TensorPrimitive<B> {
+    TensorPrimitive::Float(B::float_cat(vec![a.tensor(), b.tensor()], dim))
+}
