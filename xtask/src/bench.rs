@@ -5,11 +5,12 @@
 //! | `devices` | D2L §5.6 exercises: CPU vs GPU matmul, host syncs, two devices | `d2l-device/benches/devices.rs` |
 //! | `blocks`  | D2L §5.1: dynamic `Sequential` vs `#[derive(Module)]` MLP          | `d2l-blocks/benches/blocks.rs`  |
 //! | `layers`  | D2L §5.3: first call and steady state of `LazyLinear` vs `Linear`  | `d2l-layers/benches/layers.rs`  |
+//! | `params`  | D2L §5.2 at scale: parameter walks over 1 000 and 10 000 tensors     | `d2l-params/benches/params.rs`  |
 //!
 //! Extra arguments are passed to the benchmark program; results go to stdout and `target/bench/`.
 
 /// `(name, package, bench target, features)` of every benchmark.
-const BENCHES: [(&str, &str, &str, &str); 3] = [
+const BENCHES: [(&str, &str, &str, &str); 4] = [
     (
         "layers",
         "d2l-layers",
@@ -17,6 +18,12 @@ const BENCHES: [(&str, &str, &str, &str); 3] = [
         "d2l-device/ndarray,d2l-device/flex,d2l-device/wgpu,d2l-device/cuda",
     ),
     ("devices", "d2l-device", "devices", "ndarray,flex,wgpu,cuda"),
+    (
+        "params",
+        "d2l-params",
+        "params",
+        "d2l-device/ndarray,d2l-device/flex,d2l-device/wgpu,d2l-device/cuda",
+    ),
     (
         "blocks",
         "d2l-blocks",

@@ -1,8 +1,9 @@
 //! `cargo xtask <command>`: project automation for d2l-burn, with no dependencies beyond std.
 //!
 //! Commands:
-//! - `test-all-backends [--backends a,b] [--keep-going]`: the workspace test suite once per
-//!   backend (one backend per process), then a summary table.
+//! - `test-all-backends [--backends a,b] [--require a,b] [--keep-going]`: the workspace test
+//!   suite once per backend (one backend per process), then a summary table; a GPU backend
+//!   that cannot run here is skipped with the install hint unless `--require` names it.
 //! - `bench <devices|blocks|…>`: a named benchmark in release mode.
 
 mod bench;
@@ -14,10 +15,11 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test-all-backends [--backends ndarray,flex,wgpu,cuda] [--keep-going]
-      run the whole test suite once per backend and print a summary table
+  test-all-backends [--backends ndarray,flex,wgpu,cuda] [--require wgpu] [--keep-going]
+      run the whole test suite once per backend and print a summary table; a backend
+      without a driver is skipped (with the install hint), or fails if --require names it
   bench <name> [args…]
-      run a benchmark in release mode (names: devices, blocks, layers)
+      run a benchmark in release mode (names: devices, blocks, layers, params)
   help
       print this message";
 

@@ -2,11 +2,15 @@
 //!
 //! One build serves every backend: the test binaries are compiled once with all backend
 //! features (`ndarray`, `flex`, `wgpu`, `cuda`) and run once per backend with `D2L_BACKEND`
-//! set, one backend per process (Burn keeps device state in globals). CUDA compiles without a
-//! toolkit; without an NVIDIA device it is compile-checked and reported as skipped.
+//! set, one backend per process (Burn keeps device state in globals). Before running a GPU
+//! backend the harness asks the backend's own probe whether it can run here; one that cannot
+//! is reported *skipped* with the install hint — or *failed* if `--require` names it (CI
+//! demands wgpu, whose driver it installs). CUDA compiles without a toolkit, so the one build
+//! is also its compile check.
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
+use std::time::Instant;
 
 /// Every backend the harness knows, in run order.
 const BACKENDS: [&str; 4] = ["ndarray", "flex", "wgpu", "cuda"];
@@ -14,10 +18,13 @@ const BACKENDS: [&str; 4] = ["ndarray", "flex", "wgpu", "cuda"];
 /// The cargo features every run builds with: one build, one target dir, for all backends.
 const FEATURES: &str = "d2l/ndarray,d2l/flex,d2l/wgpu,d2l/cuda";
 
+/// The test that prints `d2l-probe <backend>: …` lines (crates/d2l-device/tests/it/probe.rs).
+const PROBE_TEST: &str = "probe_reports_every_compiled_backend";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Status {
     Passed,
-    Failed,
+    Failed(String),
     Skipped(String),
 }
 
@@ -26,44 +33,51 @@ struct Outcome {
     backend: String,
     passed: usize,
     failed: usize,
+    seconds: u64,
     status: Status,
 }
 
+#[derive(Debug)]
 struct Options {
     backends: Vec<String>,
+    required: Vec<String>,
     keep_going: bool,
+}
+
+fn backend_list(list: &str) -> Result<Vec<String>, String> {
+    let backends: Vec<String> = list.split(',').map(|b| b.trim().to_string()).collect();
+    match backends.iter().find(|b| !BACKENDS.contains(&b.as_str())) {
+        Some(bad) => Err(format!(
+            "unknown backend `{bad}` (expected {})",
+            BACKENDS.join(", ")
+        )),
+        None => Ok(backends),
+    }
 }
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
         backends: BACKENDS.iter().map(|b| b.to_string()).collect(),
+        required: Vec::new(),
         keep_going: false,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        let list = match arg.as_str() {
-            "--keep-going" => {
-                options.keep_going = true;
-                continue;
-            }
-            "--backends" => args
-                .next()
-                .ok_or("--backends needs a value, e.g. ndarray,wgpu")?,
-            other => match other.strip_prefix("--backends=") {
-                Some(list) => list,
-                None => return Err(format!("unknown argument `{other}`")),
-            },
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) => (flag, Some(value.to_string())),
+            None => (arg.as_str(), None),
         };
-        options.backends = list.split(',').map(|b| b.trim().to_string()).collect();
-        if let Some(bad) = options
-            .backends
-            .iter()
-            .find(|b| !BACKENDS.contains(&b.as_str()))
-        {
-            return Err(format!(
-                "unknown backend `{bad}` (expected {})",
-                BACKENDS.join(", ")
-            ));
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next().cloned())
+                .ok_or(format!("{flag} needs a value, e.g. ndarray,wgpu"))
+        };
+        match flag {
+            "--keep-going" => options.keep_going = true,
+            "--backends" => options.backends = backend_list(&value()?)?,
+            "--require" => options.required = backend_list(&value()?)?,
+            other => return Err(format!("unknown argument `{other}`")),
         }
     }
     Ok(options)
@@ -71,49 +85,86 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let options = parse_options(args)?;
+    let started = Instant::now();
+    println!("=== test-all-backends: build (features {FEATURES}) ===");
+    let built = test_command(&["--no-run"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    let build_seconds = started.elapsed().as_secs();
+    println!("build: {build_seconds}s");
+    if !built {
+        return Err("the test build failed".into());
+    }
+    let probes = probe();
     let mut outcomes = Vec::new();
     let mut docs_done = false;
     for backend in &options.backends {
         println!("\n=== test-all-backends: {backend} ===");
-        let outcome = if backend == "cuda" && !nvidia_gpu_present() {
-            compile_check(backend)
-        } else {
-            // Doc tests and example builds do not depend on the backend: run them once.
-            let outcome = run_suite(backend, !docs_done);
-            docs_done = true;
-            outcome
+        let required = options.required.contains(backend);
+        let outcome = match probes.iter().find(|(b, _)| b == backend) {
+            Some((_, Err(reason))) if required => outcome(
+                backend,
+                Status::Failed(format!("required but cannot run: {reason}")),
+            ),
+            Some((_, Err(reason))) => {
+                outcome(backend, Status::Skipped(skip_reason(backend, reason)))
+            }
+            None => outcome(
+                backend,
+                Status::Failed("the probe did not report it".into()),
+            ),
+            Some((_, Ok(()))) => {
+                // Doc tests and example builds do not depend on the backend: run them once.
+                let outcome = run_suite(backend, !docs_done);
+                docs_done = true;
+                outcome
+            }
         };
-        let failed = outcome.status == Status::Failed;
+        let failed = matches!(outcome.status, Status::Failed(_));
         outcomes.push(outcome);
         if failed && !options.keep_going {
             println!("stopping after the first failing backend (use --keep-going to run all)");
             break;
         }
     }
-    println!("\n{}", summary(&outcomes));
-    if outcomes.iter().any(|o| o.status == Status::Failed) {
+    println!("\n{}", summary(&outcomes, build_seconds));
+    if outcomes
+        .iter()
+        .any(|o| matches!(o.status, Status::Failed(_)))
+    {
         Err("some backends failed".into())
     } else {
         Ok(())
     }
 }
 
-fn nvidia_gpu_present() -> bool {
-    std::process::Command::new("nvidia-smi")
-        .arg("--list-gpus")
-        .output()
-        .map(|out| out.status.success() && String::from_utf8_lossy(&out.stdout).contains("GPU"))
-        .unwrap_or(false)
+fn outcome(backend: &str, status: Status) -> Outcome {
+    Outcome {
+        backend: backend.into(),
+        passed: 0,
+        failed: 0,
+        seconds: 0,
+        status,
+    }
 }
 
-fn run_suite(backend: &str, with_docs: bool) -> Outcome {
-    let mut command = crate::cargo();
-    command.args(["test", "--workspace", "--features", FEATURES]);
-    if !with_docs {
-        command.args(["--lib", "--bins", "--tests"]);
+fn skip_reason(backend: &str, reason: &str) -> String {
+    match backend {
+        "wgpu" => format!(
+            "{reason}; install a Vulkan driver (CPU-only Debian/Ubuntu: apt-get install mesa-vulkan-drivers)"
+        ),
+        "cuda" => format!("{reason}; compile-checked"),
+        _ => reason.to_string(),
     }
-    command.args(["--no-fail-fast", "--", "--color", "never"]);
-    command.env("D2L_BACKEND", backend).stdout(Stdio::piped());
+}
+
+/// `cargo test` over the workspace with every backend feature, plus `extra` arguments.
+fn test_command(extra: &[&str]) -> std::process::Command {
+    let mut command = crate::cargo();
+    command
+        .args(["test", "--workspace", "--features", FEATURES])
+        .args(extra);
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
         // Mesa's Vulkan loader complains on every device creation without one.
         let dir = std::env::temp_dir().join("d2l-xdg-runtime");
@@ -126,12 +177,52 @@ fn run_suite(backend: &str, with_docs: bool) -> Outcome {
             command.env("XDG_RUNTIME_DIR", dir);
         }
     }
-    let mut outcome = Outcome {
-        backend: backend.into(),
-        passed: 0,
-        failed: 0,
-        status: Status::Failed,
-    };
+    command
+}
+
+/// Which compiled backends can run on this machine, from the backends' own probes.
+fn probe() -> Vec<(String, Result<(), String>)> {
+    let output = test_command(&["--test", "it", "--", PROBE_TEST, "--nocapture"])
+        .stderr(Stdio::null())
+        .output();
+    let text = output
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let found = parse_probe(&text);
+    for (backend, result) in &found {
+        match result {
+            Ok(()) => println!("probe: {backend} can run here"),
+            Err(reason) => println!("probe: {backend} cannot run here: {reason}"),
+        }
+    }
+    found
+}
+
+/// `d2l-probe wgpu: ok (2 devices)` → `("wgpu", Ok(()))`; `d2l-probe cuda: no driver: …` →
+/// `("cuda", Err("…"))`.
+fn parse_probe(text: &str) -> Vec<(String, Result<(), String>)> {
+    text.lines()
+        .filter_map(|line| {
+            let (backend, rest) = line.trim().strip_prefix("d2l-probe ")?.split_once(": ")?;
+            let result = match rest.strip_prefix("no driver: ") {
+                Some(reason) => Err(reason.to_string()),
+                None => Ok(()),
+            };
+            Some((backend.to_string(), result))
+        })
+        .collect()
+}
+
+fn run_suite(backend: &str, with_docs: bool) -> Outcome {
+    let started = Instant::now();
+    let mut extra = vec![];
+    if !with_docs {
+        extra.extend(["--lib", "--bins", "--tests"]);
+    }
+    extra.extend(["--no-fail-fast", "--", "--color", "never"]);
+    let mut command = test_command(&extra);
+    command.env("D2L_BACKEND", backend).stdout(Stdio::piped());
+    let mut outcome = outcome(backend, Status::Failed("cargo did not start".into()));
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(err) => {
@@ -149,30 +240,13 @@ fn run_suite(backend: &str, with_docs: bool) -> Outcome {
         }
     }
     let success = child.wait().map(|status| status.success()).unwrap_or(false);
+    outcome.seconds = started.elapsed().as_secs();
     outcome.status = if success && outcome.failed == 0 && outcome.passed > 0 {
         Status::Passed
     } else {
-        Status::Failed
+        Status::Failed(format!("{} tests failed", outcome.failed))
     };
     outcome
-}
-
-fn compile_check(backend: &str) -> Outcome {
-    println!("no NVIDIA device: building the {backend} test binaries without running them");
-    let status = crate::cargo()
-        .args(["test", "--workspace", "--features", FEATURES, "--no-run"])
-        .status();
-    let compiled = status.map(|s| s.success()).unwrap_or(false);
-    Outcome {
-        backend: backend.into(),
-        passed: 0,
-        failed: 0,
-        status: if compiled {
-            Status::Skipped("no NVIDIA device; compile-checked".into())
-        } else {
-            Status::Failed
-        },
-    }
 }
 
 /// `test result: ok. 12 passed; 0 failed; …` → `(12, 0)`.
@@ -188,23 +262,32 @@ fn parse_result_line(line: &str) -> Option<(usize, usize)> {
     Some((count(" passed")?, count(" failed")?))
 }
 
-fn summary(outcomes: &[Outcome]) -> String {
-    let mut table = String::from("backend   passed  failed  status\n");
-    table.push_str("--------  ------  ------  ------\n");
+fn summary(outcomes: &[Outcome], build_seconds: u64) -> String {
+    let mut table = format!("build: {build_seconds}s (one build, every backend)\n\n");
+    table.push_str("backend   passed  failed  time  status\n");
+    table.push_str("--------  ------  ------  ----  ------\n");
     for o in outcomes {
         let status = match &o.status {
             Status::Passed => "passed".to_string(),
-            Status::Failed => "FAILED".to_string(),
+            Status::Failed(why) => format!("FAILED ({why})"),
             Status::Skipped(why) => format!("skipped ({why})"),
         };
+        let time = format!("{}s", o.seconds);
         table.push_str(&format!(
-            "{:<8}  {:>6}  {:>6}  {status}\n",
+            "{:<8}  {:>6}  {:>6}  {time:>4}  {status}\n",
             o.backend, o.passed, o.failed
         ));
-        if let Status::Skipped(_) = o.status {
-            table.push_str(&format!("{}: skipped (no NVIDIA device)\n", o.backend));
-        }
     }
+    let (passed, failed) = outcomes
+        .iter()
+        .fold((0, 0), |(p, f), o| (p + o.passed, f + o.failed));
+    let skipped = outcomes
+        .iter()
+        .filter(|o| matches!(o.status, Status::Skipped(_)))
+        .count();
+    table.push_str(&format!(
+        "\ntest-all-backends: {passed} passed, {failed} failed, {skipped} skipped\n"
+    ));
     table
 }
 
@@ -222,17 +305,37 @@ mod tests {
     }
 
     #[test]
-    fn parses_backend_lists() {
-        let args = [
-            "--backends".to_string(),
-            "ndarray,wgpu".to_string(),
-            "--keep-going".into(),
-        ];
+    fn parses_backend_lists_and_requirements() {
+        let args: Vec<String> = [
+            "--backends",
+            "ndarray,wgpu",
+            "--keep-going",
+            "--require=wgpu",
+        ]
+        .map(String::from)
+        .into();
         let options = parse_options(&args).expect("valid");
         assert_eq!(options.backends, ["ndarray", "wgpu"]);
+        assert_eq!(options.required, ["wgpu"]);
         assert!(options.keep_going);
         assert!(parse_options(&["--backends=tpu".to_string()]).is_err());
+        assert!(parse_options(&["--require".to_string()]).is_err());
         assert!(parse_options(&["--fast".to_string()]).is_err());
+    }
+
+    #[test]
+    fn parses_probe_lines() {
+        let text = "running 1 test\nd2l-probe ndarray: ok (1 devices)\nd2l-probe wgpu: no driver: no Vulkan/Metal/DX12 adapter found\ntest probe ... ok";
+        assert_eq!(
+            parse_probe(text),
+            [
+                ("ndarray".to_string(), Ok(())),
+                (
+                    "wgpu".to_string(),
+                    Err("no Vulkan/Metal/DX12 adapter found".to_string())
+                )
+            ]
+        );
     }
 
     #[test]
@@ -242,32 +345,42 @@ mod tests {
                 backend: "ndarray".into(),
                 passed: 5,
                 failed: 0,
+                seconds: 3,
                 status: Status::Passed,
             },
             Outcome {
                 backend: "wgpu".into(),
                 passed: 4,
                 failed: 1,
-                status: Status::Failed,
+                seconds: 9,
+                status: Status::Failed("1 tests failed".into()),
             },
             Outcome {
                 backend: "cuda".into(),
                 passed: 0,
                 failed: 0,
-                status: Status::Skipped("no NVIDIA device; compile-checked".into()),
+                seconds: 0,
+                status: Status::Skipped(skip_reason("cuda", "no NVIDIA device")),
             },
         ];
-        let table = summary(&outcomes);
+        let table = summary(&outcomes, 42);
+        assert!(table.contains("build: 42s"), "{table}");
         assert!(
-            table.contains("ndarray        5       0  passed"),
+            table.contains("ndarray        5       0    3s  passed"),
             "{table}"
         );
         assert!(
-            table.contains("wgpu           4       1  FAILED"),
+            table.contains("wgpu           4       1    9s  FAILED"),
             "{table}"
         );
         assert!(
-            table.contains("cuda: skipped (no NVIDIA device)"),
+            table.contains(
+                "cuda           0       0    0s  skipped (no NVIDIA device; compile-checked)"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.contains("test-all-backends: 9 passed, 1 failed, 1 skipped"),
             "{table}"
         );
     }

@@ -4,7 +4,7 @@
 //! `cargo xtask bench blocks [--quick]`. Medians of many runs; every timed region ends with a
 //! read-back (`into_data`), so asynchronous GPU backends are synchronized.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use burn::backend::Autodiff;
 use burn::module::Module;
@@ -13,6 +13,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 use d2l_blocks::Sequential;
 use d2l_device::backend::{BackendKind, BackendTask, DeviceBackend, run_on};
+use d2l_device::timing::median;
 
 #[derive(Module, Debug)]
 struct StaticMlp<B: Backend> {
@@ -45,21 +46,6 @@ fn nets<B: Backend>(device: &B::Device) -> (StaticMlp<B>, Sequential<B>) {
     )
 }
 
-fn median(iters: usize, mut f: impl FnMut()) -> Duration {
-    for _ in 0..iters / 10 + 1 {
-        f();
-    }
-    let mut times: Vec<Duration> = (0..iters)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
-}
-
 struct Row {
     case: String,
     derived: Duration,
@@ -82,7 +68,7 @@ impl BackendTask for Bench {
                 std::hint::black_box(fixed.forward(x.clone()).into_data());
             });
             let dyn_time = median(self.iters, || {
-                let y = dynamic.forward_tensor::<2, 2>(x.clone()).expect("forward");
+                let y = dynamic.forward(x.clone()).expect("forward");
                 std::hint::black_box(y.into_data());
             });
             rows.push(Row {
@@ -98,7 +84,7 @@ impl BackendTask for Bench {
                 std::hint::black_box(fixed.hidden.weight.grad(&grads).map(|g| g.into_data()));
             });
             let dyn_time = median(self.iters, || {
-                let y = dynamic.forward_tensor::<2, 2>(xa.clone()).expect("forward");
+                let y = dynamic.forward(xa.clone()).expect("forward");
                 let grads = y.sum().backward();
                 let first = dynamic.child::<Linear<Autodiff<B>>>(0).expect("linear");
                 std::hint::black_box(first.weight.grad(&grads).map(|g| g.into_data()));

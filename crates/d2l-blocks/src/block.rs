@@ -238,8 +238,12 @@ impl<B: Backend, M: ModuleMapper<B>> ErasedMapper<B> for EraseMapper<'_, M> {
     }
 }
 
-/// Sends `param` through an erased mapper; an emptied slot keeps the parameter as it was.
-fn through<T: Clone + 'static>(param: T, send: impl FnOnce(&mut dyn Any)) -> T {
+/// Sends a parameter of rank `rank` through an erased mapper; one that cannot cross, or an
+/// emptied slot, keeps the parameter as it was.
+fn through<T: Clone + 'static>(rank: usize, param: T, send: impl FnOnce(&mut dyn Any)) -> T {
+    if !crosses(rank) {
+        return param;
+    }
     let fallback = param.clone();
     let mut slot = Some(param);
     send(&mut slot);
@@ -254,28 +258,19 @@ impl<B: Backend> ModuleMapper<B> for ReifyMapper<'_, B> {
         self.0.exit_module(name, container_type);
     }
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
-        if !crosses(D) {
-            return param;
-        }
-        through(param, |slot| self.0.map_float(D, slot))
+        through(D, param, |slot| self.0.map_float(D, slot))
     }
     fn map_int<const D: usize>(
         &mut self,
         param: Param<Tensor<B, D, Int>>,
     ) -> Param<Tensor<B, D, Int>> {
-        if !crosses(D) {
-            return param;
-        }
-        through(param, |slot| self.0.map_int(D, slot))
+        through(D, param, |slot| self.0.map_int(D, slot))
     }
     fn map_bool<const D: usize>(
         &mut self,
         param: Param<Tensor<B, D, Bool>>,
     ) -> Param<Tensor<B, D, Bool>> {
-        if !crosses(D) {
-            return param;
-        }
-        through(param, |slot| self.0.map_bool(D, slot))
+        through(D, param, |slot| self.0.map_bool(D, slot))
     }
 }
 
@@ -321,6 +316,49 @@ impl<B: Backend> ModuleVisitor<B> for RankProbe {
     fn visit_bool<const D: usize>(&mut self, _: &Param<Tensor<B, D, Bool>>) {
         self.see(D);
     }
+}
+
+/// Implements [`Forward::children`] and [`Forward::children_mut`] inside an
+/// `impl Forward<B> for …` block, listing the named fields as children.
+///
+/// ```
+/// use burn::prelude::*;
+/// use burn::nn::{Linear, LinearConfig, Relu};
+/// use d2l_blocks::{Activation, BlockError, Forward, Sequential, children, impl_block};
+///
+/// #[derive(Module, Debug)]
+/// pub struct Twice<B: Backend> {
+///     inner: Linear<B>,
+/// }
+///
+/// impl<B: Backend> Forward<B> for Twice<B> {
+///     fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
+///         let x = Forward::forward(&self.inner, x)?;
+///         Forward::forward(&self.inner, x)
+///     }
+///     fn repr(&self) -> String {
+///         "Twice()".into()
+///     }
+///     children!(B; inner);
+/// }
+/// impl_block!(Twice<B>);
+///
+/// let device = Default::default();
+/// let mut net = Sequential::<burn::backend::NdArray>::new().add(Twice { inner: LinearConfig::new(2, 2).init(&device) });
+/// let mut paths = Vec::new();
+/// net.apply(|path, _| paths.push(path.to_owned()));
+/// assert_eq!(paths, ["0.inner", "0", ""]);
+/// ```
+#[macro_export]
+macro_rules! children {
+    ($b:ident; $($field:ident),* $(,)?) => {
+        fn children(&self) -> ::std::vec::Vec<(&str, &dyn $crate::Block<$b>)> {
+            ::std::vec![$((::core::stringify!($field), &self.$field as &dyn $crate::Block<$b>)),*]
+        }
+        fn children_mut(&mut self) -> ::std::vec::Vec<(&str, &mut dyn $crate::Block<$b>)> {
+            ::std::vec![$((::core::stringify!($field), &mut self.$field as &mut dyn $crate::Block<$b>)),*]
+        }
+    };
 }
 
 /// Makes a type that implements Burn's `Module` and this crate's [`Forward`] a [`Block`].

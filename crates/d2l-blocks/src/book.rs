@@ -9,7 +9,9 @@ use burn::nn::{Linear, LinearConfig, Relu};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, ElementConversion, Tensor};
 
-use crate::{Activation, Block, BlockError, Forward, Sequential, Shared, impl_block, tensor, tree};
+use crate::{
+    Activation, Block, BlockError, Forward, Sequential, Shared, children, impl_block, tensor, tree,
+};
 
 /// `tree(name, children)` with each child's own repr.
 fn tree_of<B: Backend>(name: &str, children: Vec<(&str, &dyn Block<B>)>) -> String {
@@ -54,13 +56,7 @@ impl<B: Backend> Forward<B> for Mlp<B> {
         tree_of("MLP", self.children())
     }
 
-    fn children(&self) -> Vec<(&str, &dyn Block<B>)> {
-        vec![("hidden", &self.hidden), ("output", &self.output)]
-    }
-
-    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Block<B>)> {
-        vec![("hidden", &mut self.hidden), ("output", &mut self.output)]
-    }
+    children!(B; hidden, output);
 }
 impl_block!(Mlp<B>);
 
@@ -165,13 +161,7 @@ impl<B: Backend> Forward<B> for FixedHiddenMlp<B> {
         tree_of("FixedHiddenMLP", self.children())
     }
 
-    fn children(&self) -> Vec<(&str, &dyn Block<B>)> {
-        vec![("linear", &self.linear)]
-    }
-
-    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Block<B>)> {
-        vec![("linear", &mut self.linear)]
-    }
+    children!(B; linear);
 }
 impl_block!(FixedHiddenMlp<B>);
 
@@ -210,13 +200,7 @@ impl<B: Backend> Forward<B> for NestMlp<B> {
         tree_of("NestMLP", self.children())
     }
 
-    fn children(&self) -> Vec<(&str, &dyn Block<B>)> {
-        vec![("net", &self.net), ("linear", &self.linear)]
-    }
-
-    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Block<B>)> {
-        vec![("net", &mut self.net), ("linear", &mut self.linear)]
-    }
+    children!(B; net, linear);
 }
 impl_block!(NestMlp<B>);
 
@@ -276,13 +260,7 @@ impl<B: Backend> Forward<B> for ParallelBlock<B> {
         )
     }
 
-    fn children(&self) -> Vec<(&str, &dyn Block<B>)> {
-        vec![("net1", &self.net1), ("net2", &self.net2)]
-    }
-
-    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Block<B>)> {
-        vec![("net1", &mut self.net1), ("net2", &mut self.net2)]
-    }
+    children!(B; net1, net2);
 }
 impl_block!(ParallelBlock<B>);
 

@@ -98,36 +98,34 @@ pub enum BlockError {
     },
 }
 
-impl BlockError {
-    /// The dotted path of the block the error comes from (empty for the top block).
-    pub fn path(&self) -> &str {
-        match self {
+/// The `path` field of the variants that have one: the variant list, written once.
+macro_rules! path_of {
+    ($error:expr) => {
+        match $error {
             BlockError::Rank { path, .. }
             | BlockError::Width { path, .. }
             | BlockError::Device { path, .. }
             | BlockError::InferWidth { path, .. }
             | BlockError::UnsupportedRank { path, .. }
             | BlockError::NonFinite { path, .. }
-            | BlockError::Custom { path, .. } => path,
+            | BlockError::Custom { path, .. } => Some(path),
             BlockError::Index { .. }
             | BlockError::DuplicateName { .. }
-            | BlockError::InvalidName { .. } => "",
+            | BlockError::InvalidName { .. } => None,
         }
+    };
+}
+
+impl BlockError {
+    /// The dotted path of the block the error comes from (empty for the top block).
+    pub fn path(&self) -> &str {
+        path_of!(self).map_or("", String::as_str)
     }
 
     /// The same error, seen from the parent that holds the failing block as child `name`.
     pub fn within(mut self, name: &str) -> Self {
-        match &mut self {
-            BlockError::Rank { path, .. }
-            | BlockError::Width { path, .. }
-            | BlockError::Device { path, .. }
-            | BlockError::InferWidth { path, .. }
-            | BlockError::UnsupportedRank { path, .. }
-            | BlockError::NonFinite { path, .. }
-            | BlockError::Custom { path, .. } => *path = crate::path::join(name, path),
-            BlockError::Index { .. }
-            | BlockError::DuplicateName { .. }
-            | BlockError::InvalidName { .. } => {}
+        if let Some(path) = path_of!(&mut self) {
+            *path = crate::path::join(name, path);
         }
         self
     }

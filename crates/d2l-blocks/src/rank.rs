@@ -25,31 +25,20 @@ pub const MAX_RANK: usize = 6;
 #[macro_export]
 macro_rules! with_rank {
     ($rank:expr, $d:ident => $body:expr) => {
+        $crate::__rank_arms!($rank, $d, $body, 1 2 3 4 5 6)
+    };
+}
+
+/// The arms of [`with_rank!`], one per rank up to [`MAX_RANK`]. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __rank_arms {
+    ($rank:expr, $d:ident, $body:expr, $($n:literal)*) => {
         match $rank {
-            1 => {
-                const $d: usize = 1;
+            $($n => {
+                const $d: usize = $n;
                 ::core::option::Option::Some($body)
-            }
-            2 => {
-                const $d: usize = 2;
-                ::core::option::Option::Some($body)
-            }
-            3 => {
-                const $d: usize = 3;
-                ::core::option::Option::Some($body)
-            }
-            4 => {
-                const $d: usize = 4;
-                ::core::option::Option::Some($body)
-            }
-            5 => {
-                const $d: usize = 5;
-                ::core::option::Option::Some($body)
-            }
-            6 => {
-                const $d: usize = 6;
-                ::core::option::Option::Some($body)
-            }
+            })*
             _ => ::core::option::Option::None,
         }
     };

@@ -10,10 +10,11 @@
 //! matrix size per backend to `target/bench/devices_matmul.svg`.
 
 use std::fmt::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use burn::tensor::{Distribution, ElementConversion, Tensor};
 use d2l_device::backend::{BackendKind, BackendTask, DeviceBackend, run_on};
+use d2l_device::timing::median;
 use d2l_device::try_gpu;
 use plotters::prelude::*;
 
@@ -21,20 +22,6 @@ struct Config {
     sizes: Vec<usize>,
     steps: usize,
     reps: usize,
-}
-
-/// Median of `reps` timings of `f`, after one warm-up call.
-fn median_time(reps: usize, mut f: impl FnMut()) -> Duration {
-    f();
-    let mut times: Vec<Duration> = (0..reps)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
 }
 
 struct Results {
@@ -62,7 +49,7 @@ impl BackendTask for Bench<'_> {
             .map(|&n| {
                 let a = Tensor::<B, 2>::random([n, n], Distribution::Default, &device);
                 let b = Tensor::<B, 2>::random([n, n], Distribution::Default, &device);
-                let time = median_time(config.reps, || {
+                let time = median(config.reps, || {
                     let c = a.clone().matmul(b.clone());
                     sync(&device);
                     drop(c);
@@ -72,7 +59,7 @@ impl BackendTask for Bench<'_> {
             .collect();
 
         let a = Tensor::<B, 2>::random([100, 100], Distribution::Default, &device);
-        let log_every_step = median_time(config.reps.min(5), || {
+        let log_every_step = median(config.reps.min(5), || {
             let mut x = a.clone();
             for _ in 0..config.steps {
                 x = x.clone().matmul(a.clone()) / 100.0;
@@ -80,7 +67,7 @@ impl BackendTask for Bench<'_> {
                 std::hint::black_box(norm);
             }
         });
-        let keep_on_device = median_time(config.reps.min(5), || {
+        let keep_on_device = median(config.reps.min(5), || {
             let mut x = a.clone();
             let mut norms = Vec::with_capacity(config.steps);
             for _ in 0..config.steps {
@@ -101,11 +88,11 @@ impl BackendTask for Bench<'_> {
                 }
                 sync(d);
             };
-            let sequential = median_time(config.reps, || {
+            let sequential = median(config.reps, || {
                 work(&gpus[0]);
                 work(&gpus[1]);
             });
-            let parallel = median_time(config.reps, || {
+            let parallel = median(config.reps, || {
                 std::thread::scope(|s| {
                     s.spawn(|| work(&gpus[0]));
                     s.spawn(|| work(&gpus[1]));

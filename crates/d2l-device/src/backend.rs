@@ -155,47 +155,48 @@ pub trait DeviceBackend: Backend {
     fn spec_of(device: &Self::Device) -> DeviceSpec;
 }
 
-#[cfg_attr(
-    not(any(
-        feature = "ndarray",
-        feature = "flex",
-        feature = "wgpu",
-        feature = "cuda"
-    )),
-    allow(dead_code)
-)]
-fn unsupported(spec: DeviceSpec, backend: BackendKind, hint: &str) -> DeviceError {
-    DeviceError::Unsupported {
-        requested: spec.to_string(),
-        backend: backend.name(),
-        hint: if hint.is_empty() {
-            String::new()
-        } else {
-            format!(": {hint}")
-        },
-    }
-}
+// Used by the backend impls below; none exists without a backend feature.
+#[cfg(any(
+    feature = "ndarray",
+    feature = "flex",
+    feature = "wgpu",
+    feature = "cuda"
+))]
+use rules::{pick_gpu, unsupported};
 
-#[cfg_attr(
-    not(any(
-        feature = "ndarray",
-        feature = "flex",
-        feature = "wgpu",
-        feature = "cuda"
-    )),
-    allow(dead_code)
-)]
-fn pick_gpu<D: Clone>(
-    spec: DeviceSpec,
-    backend: BackendKind,
-    gpus: &[D],
-) -> Result<D, DeviceError> {
-    let index = spec.gpu_index().unwrap_or(0);
-    gpus.get(index).cloned().ok_or(DeviceError::OutOfRange {
-        requested: spec.to_string(),
-        backend: backend.name(),
-        available: gpus.len(),
-    })
+#[cfg(any(
+    feature = "ndarray",
+    feature = "flex",
+    feature = "wgpu",
+    feature = "cuda"
+))]
+mod rules {
+    use super::*;
+
+    pub(super) fn unsupported(spec: DeviceSpec, backend: BackendKind, hint: &str) -> DeviceError {
+        DeviceError::Unsupported {
+            requested: spec.to_string(),
+            backend: backend.name(),
+            hint: if hint.is_empty() {
+                String::new()
+            } else {
+                format!(": {hint}")
+            },
+        }
+    }
+
+    pub(super) fn pick_gpu<D: Clone>(
+        spec: DeviceSpec,
+        backend: BackendKind,
+        gpus: &[D],
+    ) -> Result<D, DeviceError> {
+        let index = spec.gpu_index().unwrap_or(0);
+        gpus.get(index).cloned().ok_or(DeviceError::OutOfRange {
+            requested: spec.to_string(),
+            backend: backend.name(),
+            available: gpus.len(),
+        })
+    }
 }
 
 /// Device rules shared by the CPU-only backends.

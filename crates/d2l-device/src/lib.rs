@@ -37,6 +37,7 @@ mod error;
 mod ops;
 mod probe;
 mod spec;
+pub mod timing;
 
 pub use backend::{BackendKind, DeviceBackend};
 pub use error::DeviceError;

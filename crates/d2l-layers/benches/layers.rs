@@ -5,28 +5,14 @@
 //! 2. Steady state: forward of a materialized `LazyLinear` vs a `Linear` (20 → 256), batch 2
 //!    and 256. Medians; every timed region ends with a read-back (GPU backends synchronize).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use burn::nn::{LinearConfig, Relu};
 use burn::tensor::{Distribution, Tensor};
 use d2l_blocks::Sequential;
 use d2l_device::backend::{BackendKind, BackendTask, DeviceBackend, run_on};
+use d2l_device::timing::median;
 use d2l_layers::LazyLinear;
-
-fn median(iters: usize, mut f: impl FnMut()) -> Duration {
-    for _ in 0..iters / 10 + 1 {
-        f();
-    }
-    let mut times: Vec<Duration> = (0..iters)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
-}
 
 struct Bench {
     iters: usize,

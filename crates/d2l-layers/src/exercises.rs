@@ -35,29 +35,41 @@ impl<B: Backend> TensorReduction<B> {
     }
 }
 
+/// Checks that the last dimension of `x` is `n`, runs `f` on `x` as rows `[…, n]` → `[rows, m]`,
+/// and gives the result the shape of `x` with last dimension `m`.
+fn on_rows<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    n: usize,
+    m: usize,
+    f: impl FnOnce(Tensor<B, 2>) -> Tensor<B, 2>,
+) -> Result<Tensor<B, D>, BlockError> {
+    let shape = x.dims();
+    if shape[D - 1] != n {
+        return Err(BlockError::Width {
+            path: String::new(),
+            expected: n,
+            actual: shape.to_vec(),
+        });
+    }
+    let rows: usize = shape[..D - 1].iter().product();
+    let mut out = shape;
+    out[D - 1] = m;
+    Ok(f(x.reshape([rows, n])).reshape(out))
+}
+
 struct Reduce<'a, B: Backend>(&'a TensorReduction<B>);
 
 impl<B: Backend> RankFn<B> for Reduce<'_, B> {
     fn call<const D: usize>(&self, x: Tensor<B, D>) -> Result<Tensor<B, D>, BlockError> {
         let [n, _, m] = self.0.weight.dims();
-        let shape = x.dims();
-        if shape[D - 1] != n {
-            return Err(BlockError::Width {
-                path: String::new(),
-                expected: n,
-                actual: shape.to_vec(),
-            });
-        }
-        let rows: usize = shape[..D - 1].iter().product();
-        let x2 = x.reshape([rows, n]);
-        // outer[r, i, j] = x_i x_j, flattened to [rows, n·n], times W as [n·n, m].
-        let outer = x2.clone().unsqueeze_dim::<3>(2) * x2.unsqueeze_dim::<3>(1);
-        let y = outer
-            .reshape([rows, n * n])
-            .matmul(self.0.weight.val().reshape([n * n, m]));
-        let mut out = shape;
-        out[D - 1] = m;
-        Ok(y.reshape(out))
+        on_rows(x, n, m, |x2| {
+            // outer[r, i, j] = x_i x_j, flattened to [rows, n·n], times W as [n·n, m].
+            let rows = x2.dims()[0];
+            let outer = x2.clone().unsqueeze_dim::<3>(2) * x2.unsqueeze_dim::<3>(1);
+            outer
+                .reshape([rows, n * n])
+                .matmul(self.0.weight.val().reshape([n * n, m]))
+        })
     }
 }
 
@@ -116,21 +128,11 @@ struct Dft<'a, B: Backend>(&'a FourierHalf<B>);
 impl<B: Backend> RankFn<B> for Dft<'_, B> {
     fn call<const D: usize>(&self, x: Tensor<B, D>) -> Result<Tensor<B, D>, BlockError> {
         let [n, m] = self.0.cos.dims();
-        let shape = x.dims();
-        if shape[D - 1] != n {
-            return Err(BlockError::Width {
-                path: String::new(),
-                expected: n,
-                actual: shape.to_vec(),
-            });
-        }
-        let rows: usize = shape[..D - 1].iter().product();
-        let x2 = x.reshape([rows, n]);
-        let re = x2.clone().matmul(self.0.cos.clone());
-        let im = x2.matmul(self.0.sin.clone());
-        let mut out = shape;
-        out[D - 1] = 2 * m;
-        Ok(Tensor::cat(vec![re, im], 1).reshape(out))
+        on_rows(x, n, 2 * m, |x2| {
+            let re = x2.clone().matmul(self.0.cos.clone());
+            let im = x2.matmul(self.0.sin.clone());
+            Tensor::cat(vec![re, im], 1)
+        })
     }
 }
 

@@ -1,7 +1,7 @@
 //! PyTorch-style printing of tensors, so examples print what the book prints.
 
 use burn::tensor::Tensor;
-pub use d2l_blocks::format_data;
+pub use d2l_blocks::{format_data, size_suffix};
 use d2l_device::{DeviceSpec, backend::DeviceBackend, device_name};
 
 /// Formats a float tensor the way PyTorch's `repr` does: `tensor([[1., 2.],\n        [3., 4.]])`,
@@ -18,13 +18,17 @@ use d2l_device::{DeviceSpec, backend::DeviceBackend, device_name};
 /// assert_eq!(d2l::print::torch_repr(&x), "tensor([[ 1., -2.],\n        [ 3.,  4.]])");
 /// let y = Tensor::<NdArray, 1>::from_floats([0.5, 0.25], &Default::default());
 /// assert_eq!(d2l::print::torch_repr(&y), "tensor([0.5000, 0.2500])");
+/// let empty = Tensor::<NdArray, 2>::zeros([2, 0], &Default::default());
+/// assert_eq!(d2l::print::torch_repr(&empty), "tensor([], size=(2, 0))");
 /// ```
 pub fn torch_repr<B: DeviceBackend, const D: usize>(tensor: &Tensor<B, D>) -> String {
     let device = device_name::<B>(&tensor.device());
-    let body = format_data(&tensor.to_data(), "tensor(".len());
+    let data = tensor.to_data();
+    let body = format_data(&data, "tensor(".len());
+    let size = size_suffix(&data.shape);
     match device {
-        DeviceSpec::Cpu => format!("tensor({body})"),
-        other => format!("tensor({body}, device='{other}')"),
+        DeviceSpec::Cpu => format!("tensor({body}{size})"),
+        other => format!("tensor({body}{size}, device='{other}')"),
     }
 }
 

@@ -118,3 +118,18 @@ backend_test! {
         check(with_relu.forward_tensor::<2, 2>(Tensor::ones([1, 2], device)).expect("forward"), [[1.0f32, 1.0]]);
     }
 }
+
+backend_test! {
+    fn fixed_hidden_mlp_stops_on_non_finite_input<B>(device) {
+        // All-positive weights carry an infinite input through to the loop (PyTorch's version
+        // would halve forever there).
+        let fixed = FixedHiddenMlp { rand_weight: Tensor::ones([20, 20], device), linear: constant_linear(20, 20, 1.0, device) };
+        let net = Sequential::<B>::new().add(fixed);
+        let x = Tensor::<B, 2>::full([2, 20], f32::INFINITY, device);
+        let err = net.forward_tensor::<2, 1>(x).expect_err("an infinite norm never halves below 1");
+        assert!(matches!(err, BlockError::NonFinite { ref path, .. } if path == "0"), "{err:?}");
+        // A finite input ends with |y| ≤ 1 even when huge.
+        let y = net.forward_tensor::<2, 1>(Tensor::full([2, 20], 1.0e30, device)).expect("finite");
+        assert!(y.into_data().iter::<f32>().all(|v| v.abs() <= 1.0));
+    }
+}

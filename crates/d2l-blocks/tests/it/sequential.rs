@@ -151,3 +151,79 @@ backend_test! {
         }
     }
 }
+
+/// A user block with a rank-7 parameter: Burn has no rank limit, a `dyn Block` boundary does.
+#[derive(burn::module::Module, Debug)]
+struct Rank7<B: burn::tensor::backend::Backend> {
+    weight: burn::module::Param<Tensor<B, 7>>,
+}
+
+impl<B: burn::tensor::backend::Backend> d2l_blocks::Forward<B> for Rank7<B> {
+    fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
+        Ok(x)
+    }
+    fn repr(&self) -> String {
+        "Rank7()".into()
+    }
+}
+d2l_blocks::impl_block!(Rank7<B>);
+
+backend_test! {
+    fn a_parameter_rank_past_the_maximum_is_a_typed_error_never_a_panic<B>(device) {
+        use burn::module::{AutodiffModule, Module};
+        let rank7 = || Rank7::<B> { weight: burn::module::Param::from_tensor(Tensor::ones([1, 1, 1, 1, 1, 1, 2], device)) };
+        let err = Sequential::<B>::new().try_add(rank7()).expect_err("rank 7");
+        assert_eq!(err, BlockError::UnsupportedRank { path: "0.weight".into(), rank: 7 });
+        assert_eq!(err.to_string(), "layer `0.weight`: rank 7 is not supported (blocks take ranks 1 to 6)");
+        let err = Sequential::<B>::new().add_named("deep", rank7()).expect_err("rank 7");
+        assert_eq!(err.path(), "deep.weight");
+        // `add` keeps it; every walk goes on without it, and forward reports it.
+        let net = Sequential::<B>::new().add(constant_linear(2, 2, 1.0, device)).add(rank7());
+        assert_eq!(net.num_params(), 6);
+        let net = net.clone().fork(device);
+        assert_eq!(net.clone().into_record().params.len(), 2);
+        let err = net.forward(Tensor::<B, 2>::ones([1, 2], device)).expect_err("unsupported child");
+        assert_eq!(err, BlockError::UnsupportedRank { path: "1.weight".into(), rank: 7 });
+        let outer = Sequential::<B>::new().add(net);
+        let err = outer.forward(Tensor::<B, 2>::ones([1, 2], device)).expect_err("nested");
+        assert_eq!(err.path(), "0.1.weight");
+        // Under autodiff too.
+        let ad = Sequential::<burn::backend::Autodiff<B>>::new().add(Rank7 {
+            weight: burn::module::Param::from_tensor(Tensor::ones([1, 1, 1, 1, 1, 1, 1], device)),
+        });
+        assert_eq!(ad.valid().len(), 1);
+        // Activations of rank 7 are the same typed error.
+        let x = Tensor::<B, 7>::ones([1, 1, 1, 1, 1, 1, 2], device);
+        let relu = Sequential::<B>::new().add(Relu::new());
+        assert_eq!(relu.forward(x).expect_err("rank 7"), BlockError::UnsupportedRank { path: "0".into(), rank: 7 });
+    }
+}
+
+backend_test! {
+    fn child_names_are_checked<B>(device) {
+        let err = Sequential::<B>::new().add_named("", Relu::new()).expect_err("empty");
+        assert!(matches!(err, BlockError::InvalidName { ref name, .. } if name.is_empty()), "{err:?}");
+        let err = Sequential::<B>::new().add_named("block.0", Relu::new()).expect_err("dotted");
+        assert!(matches!(err, BlockError::InvalidName { ref name, .. } if name == "block.0"), "{err:?}");
+        let net = Sequential::<B>::new().add(Relu::new());
+        assert_eq!(net.add_named("0", Relu::new()).expect_err("taken"), BlockError::DuplicateName { name: "0".into() });
+        // Positional names skip names already taken.
+        let net = Sequential::<B>::new().add_named("1", Relu::new()).expect("free").add(constant_linear(2, 2, 1.0, device));
+        let names: Vec<&str> = net.iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["1", "2"]);
+        assert!(net.get_named("2").is_some() && net.get_named("0").is_none());
+    }
+}
+
+backend_test! {
+    fn ten_thousand_parameters_walk_in_linear_time<B>(device) {
+        use burn::module::Module;
+        // 5 000 Linears: names, records and loads are built with maps, not scans.
+        let net = (0..5000).fold(Sequential::<B>::new(), |net, _| net.add(constant_linear(1, 1, 1.0, device)));
+        let record = net.clone().into_record();
+        assert_eq!(record.params.len(), 10_000);
+        assert_eq!(record.params[9_999].path, "4999.bias");
+        let loaded = net.load_record(record);
+        assert_eq!(loaded.num_params(), 10_000);
+    }
+}

@@ -1,3 +1,4 @@
 //! Integration tests of d2l-device, run once per backend by `cargo xtask test-all-backends`.
 
 mod devices;
+mod probe;

@@ -66,6 +66,19 @@ backend_test! {
 }
 
 backend_test! {
+    fn torch_repr_of_zero_size_and_non_finite_tensors<B>(device) {
+        let suffix = match d2l::device::device_name::<B>(device) {
+            d2l::device::DeviceSpec::Cpu => String::new(),
+            name => format!(", device='{name}'"),
+        };
+        let empty = burn::tensor::Tensor::<B, 2>::zeros([2, 0], device);
+        assert_eq!(d2l::print::torch_repr(&empty), format!("tensor([], size=(2, 0){suffix})"));
+        let odd = burn::tensor::Tensor::<B, 1>::from_floats([1.0, f32::NAN, f32::INFINITY], device);
+        assert_eq!(d2l::print::torch_repr(&odd), format!("tensor([ 1., nan, inf]{suffix})"));
+    }
+}
+
+backend_test! {
     fn sec5_3_deferred_init_runs<B>(device) {
         sec5_3_deferred_init::Section.run::<B>(device).expect("the example runs and its assertions hold");
     }
