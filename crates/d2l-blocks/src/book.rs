@@ -136,6 +136,10 @@ impl<B: Backend> FixedHiddenMlp<B> {
 impl<B: Backend> Forward<B> for FixedHiddenMlp<B> {
     fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
         let x = call("linear", &self.linear, x)?.into_tensor::<2>()?;
+        if x.shape().num_elements() == 0 {
+            // An empty batch: the sum over nothing is 0 (as in PyTorch).
+            return Ok(Tensor::<B, 1>::zeros([1], &x.device()).into());
+        }
         let x = burn::tensor::activation::relu(x.matmul(self.rand_weight.clone()) + 1.0);
         let mut x = call("linear", &self.linear, x.into())?.into_tensor::<2>()?;
         // Control flow on data: the loop condition is read back from the device. Halving

@@ -27,7 +27,8 @@ impl<B: Backend> RankFn<B> for LinearFn<'_, B> {
                 actual: format!("{input_device:?}"),
             });
         }
-        Ok(self.0.forward(x))
+        let bias = self.0.bias.as_ref().map(|b| b.val());
+        Ok(crate::tensor::linear(x, self.0.weight.val(), bias))
     }
 }
 
@@ -59,6 +60,11 @@ macro_rules! elementwise {
                         &self,
                         x: Tensor<B, D>,
                     ) -> Result<Tensor<B, D>, BlockError> {
+                        // Elementwise on nothing is nothing (and cubecl cannot run a kernel
+                        // over a zero-size tensor).
+                        if x.shape().num_elements() == 0 {
+                            return Ok(x);
+                        }
                         Ok(self.0.forward(x))
                     }
                 }

@@ -95,3 +95,35 @@ pub fn cat<B: Backend>(
 ) -> TensorPrimitive<B> {
     TensorPrimitive::Float(B::float_cat(vec![a.tensor(), b.tensor()], dim))
 }
+
+/// `a · b` for `[m, k] · [k, n]`, also when a dimension is zero: Burn 0.21's matmul divides by
+/// the matrix size there (ndarray and cubecl panic); the product is then `zeros([m, n])`.
+pub fn matmul<B: Backend>(a: Tensor<B, 2>, b: Tensor<B, 2>) -> Tensor<B, 2> {
+    let ([m, k], [_, n]) = (a.dims(), b.dims());
+    if m == 0 || k == 0 || n == 0 {
+        Tensor::zeros([m, n], &a.device())
+    } else {
+        a.matmul(b)
+    }
+}
+
+/// Burn's `linear` (`x W + b` on the last dimension, `W: [in, out]`), also for zero-size
+/// inputs and weights (see [`matmul`]).
+pub fn linear<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    weight: Tensor<B, 2>,
+    bias: Option<Tensor<B, 1>>,
+) -> Tensor<B, D> {
+    let [_, d_output] = weight.dims();
+    if x.shape().num_elements() == 0 || weight.shape().num_elements() == 0 {
+        let mut shape = x.dims();
+        shape[D - 1] = d_output;
+        let y = Tensor::zeros(shape, &x.device());
+        // An empty output has nothing to add a bias to (and cubecl cannot broadcast into it).
+        return match bias {
+            Some(b) if y.shape().num_elements() > 0 => y + b.unsqueeze(),
+            _ => y,
+        };
+    }
+    burn::tensor::module::linear(x, weight, bias)
+}

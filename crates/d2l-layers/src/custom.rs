@@ -37,6 +37,9 @@ struct Center;
 
 impl<B: Backend> RankFn<B> for Center {
     fn call<const D: usize>(&self, x: Tensor<B, D>) -> Result<Tensor<B, D>, BlockError> {
+        if x.shape().num_elements() == 0 {
+            return Ok(x);
+        }
         let mean = x.clone().mean();
         let shape = [1; D];
         Ok(x - mean.reshape(shape))
@@ -100,7 +103,7 @@ impl<B: Backend> RankFn<B> for MyLinearFn<'_, B> {
                 actual: shape,
             });
         }
-        let y = burn::tensor::module::linear(x, self.0.weight.val(), Some(self.0.bias.val()));
+        let y = d2l_blocks::tensor::linear(x, self.0.weight.val(), Some(self.0.bias.val()));
         Ok(burn::tensor::activation::relu(y))
     }
 }

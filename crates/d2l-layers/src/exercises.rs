@@ -3,6 +3,7 @@
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
+use d2l_blocks::tensor::matmul;
 use d2l_blocks::{Activation, BlockError, Forward, RankFn, impl_block};
 
 /// Exercise §5.4.1: `y_k = Σ_ij W_ijk x_i x_j`.
@@ -54,6 +55,11 @@ fn on_rows<B: Backend, const D: usize>(
     let rows: usize = shape[..D - 1].iter().product();
     let mut out = shape;
     out[D - 1] = m;
+    if rows == 0 || n == 0 || m == 0 {
+        // Nothing to sum over or nothing to compute: the product is zeros. (Burn 0.21's
+        // matmul and cubecl's reshape fail on zero-size tensors.)
+        return Ok(Tensor::zeros(out, &x.device()));
+    }
     Ok(f(x.reshape([rows, n])).reshape(out))
 }
 
@@ -66,9 +72,10 @@ impl<B: Backend> RankFn<B> for Reduce<'_, B> {
             // outer[r, i, j] = x_i x_j, flattened to [rows, n·n], times W as [n·n, m].
             let rows = x2.dims()[0];
             let outer = x2.clone().unsqueeze_dim::<3>(2) * x2.unsqueeze_dim::<3>(1);
-            outer
-                .reshape([rows, n * n])
-                .matmul(self.0.weight.val().reshape([n * n, m]))
+            matmul(
+                outer.reshape([rows, n * n]),
+                self.0.weight.val().reshape([n * n, m]),
+            )
         })
     }
 }
@@ -129,8 +136,8 @@ impl<B: Backend> RankFn<B> for Dft<'_, B> {
     fn call<const D: usize>(&self, x: Tensor<B, D>) -> Result<Tensor<B, D>, BlockError> {
         let [n, m] = self.0.cos.dims();
         on_rows(x, n, 2 * m, |x2| {
-            let re = x2.clone().matmul(self.0.cos.clone());
-            let im = x2.matmul(self.0.sin.clone());
+            let re = matmul(x2.clone(), self.0.cos.clone());
+            let im = matmul(x2, self.0.sin.clone());
             Tensor::cat(vec![re, im], 1)
         })
     }

@@ -133,3 +133,13 @@ backend_test! {
         assert!(y.into_data().iter::<f32>().all(|v| v.abs() <= 1.0));
     }
 }
+
+backend_test! {
+    fn the_book_blocks_take_an_empty_batch<B>(device) {
+        let x = Tensor::<B, 2>::zeros([0, 20], device);
+        let net = Sequential::<B>::new().add(Mlp::new(device));
+        assert_eq!(net.forward(x.clone()).expect("empty batch").dims(), [0, 10]);
+        let y = chimera::<B>(device).forward_tensor::<2, 1>(x).expect("empty batch");
+        check(y, [0.0f32]);
+    }
+}

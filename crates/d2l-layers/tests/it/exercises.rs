@@ -80,3 +80,15 @@ backend_test! {
         assert!(out.into_data().to_vec::<f32>().expect("f32").iter().any(|v| v.is_nan()));
     }
 }
+
+backend_test! {
+    fn exercise_layers_take_empty_batches<B>(device) {
+        // Burn's matmul divides by zero-size dimensions; the layers answer with empty outputs.
+        let reduce = Sequential::<B>::new().add(TensorReduction::from_weight(Tensor::ones([3, 3, 2], device)));
+        assert_eq!(reduce.forward(Tensor::<B, 2>::zeros([0, 3], device)).expect("empty batch").dims(), [0, 2]);
+        let fourier = Sequential::<B>::new().add(FourierHalf::new(4, device));
+        assert_eq!(fourier.forward(Tensor::<B, 2>::zeros([0, 4], device)).expect("empty batch").dims(), [0, 4]);
+        let mine = Sequential::<B>::new().add(d2l_layers::MyLinear::new(3, 2, device));
+        assert_eq!(mine.forward(Tensor::<B, 3>::zeros([2, 0, 3], device)).expect("empty").dims(), [2, 0, 2]);
+    }
+}

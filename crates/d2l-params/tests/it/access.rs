@@ -2,12 +2,14 @@
 
 use burn::backend::Autodiff;
 use burn::module::Module;
-use burn::nn::Linear;
+use burn::nn::{Linear, LinearConfig};
 use burn::optim::{GradientsParams, Optimizer, SgdConfig};
 use burn::tensor::{Tensor, TensorData};
 use d2l_blocks::{Sequential, Shared};
 use d2l_device::backend_test;
-use d2l_params::{ParamError, Parameters, edit_param, freeze, set_requires_grad};
+use d2l_params::{
+    Init, ParamError, Parameters, edit_param, freeze, init_params, set_requires_grad,
+};
 
 use crate::{check, constant_linear, rgnet, tied};
 
@@ -120,5 +122,27 @@ backend_test! {
         let inner = net[4].state_dict();
         assert_eq!(inner.keys(), ["weight", "bias"]);
         assert!(net.child::<Shared<B>>(4).is_some());
+    }
+}
+
+backend_test! {
+    fn zero_size_parameters_and_batches_are_safe<B>(device) {
+        use burn::nn::Initializer;
+        // PyTorch's Linear(0, 3): weight [3, 0], bias [3].
+        let mut net = Sequential::<B>::new()
+            .add(LinearConfig::new(0, 3).with_initializer(Initializer::Constant { value: 0.5 }).init(device))
+            .add(burn::nn::Relu::new());
+        let w = net.param("0.weight").expect("weight");
+        assert_eq!((w.shape(), w.numel()), (vec![3, 0], 0));
+        assert_eq!(w.to_string(), "Parameter containing:\ntensor([], size=(3, 0), requires_grad=False)");
+        assert_eq!(init_params(&mut net, |p| (p.name == "weight").then_some(Init::XavierUniform { gain: 1.0 })), Ok(1));
+        // No input features: the output is relu(bias).
+        let y = net.forward(Tensor::<B, 2>::zeros([2, 0], device)).expect("zero width");
+        check(y.into_data(), [[0.5f32, 0.5, 0.5], [0.5, 0.5, 0.5]]);
+        // An empty batch gives an empty output of the right shape.
+        let y = net.forward(Tensor::<B, 2>::zeros([0, 0], device)).expect("empty batch");
+        assert_eq!(y.dims(), [0, 3]);
+        edit_param(&mut net, "0.bias", |b: Tensor<B, 1>| b * 2.0).expect("edit");
+        check(net.param("0.bias").expect("bias").data(), [1.0f32, 1.0, 1.0]);
     }
 }
