@@ -11,6 +11,8 @@ mod sec5_2_parameters;
 mod sec5_3_deferred_init;
 #[path = "../sec5_4_custom_layers/main.rs"]
 mod sec5_4_custom_layers;
+#[path = "../sec5_5_file_io/main.rs"]
+mod sec5_5_file_io;
 #[path = "../sec5_6_gpus/main.rs"]
 mod sec5_6_gpus;
 
@@ -23,6 +25,8 @@ fn main() -> d2l::Result {
     d2l::run(sec5_3_deferred_init::Section)?;
     println!();
     d2l::run(sec5_4_custom_layers::Section)?;
+    println!();
+    d2l::run(sec5_5_file_io::Section)?;
     println!();
     d2l::run(sec5_6_gpus::Section)?;
     Ok(())

@@ -1,11 +1,45 @@
 //! Files for d2l-burn: D2L §5.5 ("File I/O") on Burn.
 //!
-//! **Status: skeleton.** This crate will save and load tensors, lists and name→tensor maps,
-//! and model parameters as safetensors with PyTorch's keys and orientation (readable by
-//! `safetensors.torch.load_file`, loadable with `load_state_dict(strict=True)`), read PyTorch
-//! `.pt` state dicts, report missing/unexpected/mismatched keys in one error while leaving the
-//! model unchanged, and save atomically.
+//! - Tensors, lists and name → tensor maps ([`save_tensor`], [`save_list`],
+//!   [`save_tensors`] and their `load_*` twins): safetensors files whose dtype, shape and
+//!   values round-trip exactly; [`tensor_on`] puts host data on a device (`map_location`).
+//!   [`load_tensors`] also reads PyTorch files holding a dict of tensors (`torch.save` of a
+//!   state dict), through burn-store.
+//! - Model parameters ([`save_state`], [`load_state`]): PyTorch's keys and orientation, so a
+//!   file saved here loads into the PyTorch twin and a PyTorch state dict loads here. Loading
+//!   is strict and transactional: one [`LoadReport`] lists every missing, unexpected (with the
+//!   closest key), mismatched and untied key, and a failed load leaves the model unchanged.
+//! - Every save is atomic ([`write_atomic`]): a crash leaves the previous file whole.
 //!
-//! It builds on `d2l-params` (parameter names) and never on `d2l-layers`.
+//! ```
+//! use burn::backend::NdArray;
+//! use burn::tensor::{Tensor, TensorData};
+//!
+//! let dir = std::env::temp_dir().join(format!("d2l-io-crate-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! // x = torch.arange(4); torch.save(x, 'x-file'); x2 = torch.load('x-file')
+//! let x = TensorData::new(vec![0i64, 1, 2, 3], [4]);
+//! d2l_io::save_tensor(dir.join("x-file"), x.clone()).unwrap();
+//! assert_eq!(d2l_io::load_tensor(dir.join("x-file")).unwrap(), x);
+//! // torch.save([x, y], 'x-files')
+//! let y = Tensor::<NdArray, 1>::zeros([4], &Default::default()).into_data();
+//! d2l_io::save_list(dir.join("x-files"), [x.clone(), y.clone()]).unwrap();
+//! assert_eq!(d2l_io::load_list(dir.join("x-files")).unwrap(), [x, y]);
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+//!
+//! Sibling crates: builds on `d2l-params` (keys, orientation, the one write path) and
+//! `d2l-blocks`; never on `d2l-layers`.
 
-pub use d2l_params;
+mod error;
+mod file;
+mod state;
+mod tensors;
+
+pub use error::{IoError, LoadReport, Mismatch};
+pub use file::write_atomic;
+pub use state::{apply_state, load_state, save_state, state_tensors};
+pub use tensors::{
+    TensorMap, load_list, load_tensor, load_tensors, save_list, save_tensor, save_tensors,
+    tensor_on,
+};

@@ -55,8 +55,13 @@ pub enum ParamError {
     },
 }
 
-/// Up to three of `keys` nearest to `key` by edit distance.
-pub(crate) fn closest<'a>(key: &str, keys: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+/// Up to three of `keys` nearest to `key` by edit distance, nearest first (ties by key): the
+/// "did you mean" of unknown keys here and in d2l-io.
+///
+/// ```
+/// assert_eq!(d2l_params::closest("2.bais", ["0.weight", "2.bias"]), ["2.bias", "0.weight"]);
+/// ```
+pub fn closest<'a>(key: &str, keys: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut scored: Vec<(usize, &str)> = keys.into_iter().map(|k| (distance(key, k), k)).collect();
     scored.sort();
     scored.dedup();

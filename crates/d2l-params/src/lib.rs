@@ -39,7 +39,7 @@ mod init;
 mod named;
 
 pub use edit::{edit_param, freeze, set_requires_grad};
-pub use error::ParamError;
+pub use error::{ParamError, closest};
 pub use init::{Init, ParamInfo, init_params, replace_params};
 pub use named::{ParamView, Parameters, StateDict, is_torch_transposed};
 

@@ -1,0 +1,16 @@
+//! Integration tests of d2l-io, run once per backend by `cargo xtask test-all-backends`.
+
+mod bad;
+mod crash;
+mod state;
+mod tensors;
+
+use std::path::PathBuf;
+
+/// A fresh directory for one test's files.
+pub fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("d2l-io-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
