@@ -95,7 +95,8 @@ pub(crate) fn read(path: &Path) -> Result<BTreeMap<String, TensorData>, IoError>
         });
     }
     let (format, snapshots) = if is_pytorch(path)? {
-        let mut store = PytorchStore::from_file(path);
+        // Keys as written: burn-store would renumber `2.weight` to `1.weight` otherwise.
+        let mut store = PytorchStore::from_file(path).map_indices_contiguous(false);
         (
             "PyTorch",
             store
@@ -104,7 +105,7 @@ pub(crate) fn read(path: &Path) -> Result<BTreeMap<String, TensorData>, IoError>
                 .map_err(|e| e.to_string()),
         )
     } else {
-        let mut store = SafetensorsStore::from_file(path);
+        let mut store = SafetensorsStore::from_file(path).map_indices_contiguous(false);
         (
             "safetensors",
             store

@@ -2,6 +2,7 @@
 
 mod bad;
 mod crash;
+mod pytorch;
 mod state;
 mod tensors;
 

@@ -1,0 +1,101 @@
+//! Both directions against real PyTorch: files PyTorch wrote load here with PyTorch's outputs,
+//! and a file written here loads in PyTorch (`tests/fixtures/make_fixtures.py`).
+
+use std::path::PathBuf;
+
+use burn::nn::{LinearConfig, Relu};
+use burn::tensor::{Tensor, TensorData, Tolerance};
+use d2l_blocks::Sequential;
+use d2l_device::backend_test;
+use d2l_io::{TensorMap, apply_state, load_state, load_tensors, save_state};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// The §5.2 network, PyTorch's `nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))`.
+fn net<B: burn::tensor::backend::Backend>(device: &B::Device) -> Sequential<B> {
+    Sequential::new()
+        .add(LinearConfig::new(4, 8).init(device))
+        .add(Relu::new())
+        .add(LinearConfig::new(8, 1).init(device))
+}
+
+fn matrix(value: &serde_json::Value) -> Vec<Vec<f32>> {
+    let rows = value.as_array().expect("rows");
+    rows.iter()
+        .map(|r| {
+            r.as_array()
+                .expect("row")
+                .iter()
+                .map(|v| v.as_f64().expect("number") as f32)
+                .collect()
+        })
+        .collect()
+}
+
+backend_test! {
+    fn pytorch_files_load_with_outputs_equal_to_pytorch<B>(device) {
+        let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture("net.json")).expect("net.json")).expect("json");
+        let (x, y) = (matrix(&expected["x"]), matrix(&expected["y"]));
+        let x = Tensor::<B, 2>::from_data(TensorData::new(x.concat(), [2, 4]), device);
+        for file in ["net.pt", "legacy.pt", "net.safetensors"] {
+            let mut model = net::<B>(device);
+            let report = load_state(fixture(file), &mut model, true).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_eq!(report.loaded, ["0.weight", "0.bias", "2.weight", "2.bias"], "{file}");
+            let out = model.forward(x.clone()).expect("forward");
+            out.into_data().assert_approx_eq::<f32>(&TensorData::new(y.concat(), [2, 1]), Tolerance::absolute(1e-5));
+        }
+    }
+}
+
+#[test]
+fn the_books_dict_loads_from_a_pytorch_file() {
+    let dict = load_tensors(fixture("mydict.pt")).expect("mydict.pt");
+    assert_eq!(dict["x"].iter::<i64>().collect::<Vec<_>>(), [0, 1, 2, 3]);
+    assert_eq!(dict["y"].iter::<f32>().collect::<Vec<_>>(), [0.0; 4]);
+    assert_eq!(dict["y"].dtype, burn::tensor::DType::F32);
+}
+
+backend_test! {
+    fn a_file_written_here_loads_in_pytorch<B>(device) {
+        // w[o, i] = 0.01·(4o + i), b[o] = 0.1·o; layer 2 all 0.5 with bias 1 (PyTorch orientation).
+        let mut values = TensorMap::new();
+        values.insert("0.weight".into(), TensorData::new((0..32).map(|k| 0.01 * k as f32).collect::<Vec<_>>(), [8, 4]));
+        values.insert("0.bias".into(), TensorData::new((0..8).map(|o| 0.1 * o as f32).collect::<Vec<_>>(), [8]));
+        values.insert("2.weight".into(), TensorData::new(vec![0.5f32; 8], [1, 8]));
+        values.insert("2.bias".into(), TensorData::new(vec![1.0f32], [1]));
+        let mut model = net::<B>(device);
+        apply_state(&fixture("in-memory"), &values, &mut model, true).expect("apply");
+        // The output make_fixtures.py checks in PyTorch: 0.5·Σ_o relu(Σ_i w[o, i] + b[o]) + 1.
+        let expected: f32 = 0.5 * (0..8).map(|o| (0..4).map(|i| 0.01 * (4 * o + i) as f32).sum::<f32>() + 0.1 * o as f32).sum::<f32>() + 1.0;
+        let out = model.forward(Tensor::<B, 2>::ones([1, 4], device)).expect("forward");
+        assert!((out.into_data().iter::<f32>().next().expect("one") - expected).abs() < 1e-5);
+        let dir = crate::scratch(&format!("from-rust-{}", B::KIND));
+        save_state(dir.join("from_rust.safetensors"), &model).expect("save");
+        let written = std::fs::read(dir.join("from_rust.safetensors")).expect("read");
+        if std::env::var_os("D2L_IO_WRITE_FIXTURES").is_some() {
+            std::fs::write(fixture("from_rust.safetensors"), &written).expect("write fixture");
+        }
+        // The committed file, which PyTorch loaded strictly, is exactly what d2l-io writes.
+        assert_eq!(written, std::fs::read(fixture("from_rust.safetensors")).expect("fixture"));
+    }
+}
+
+#[test]
+fn pytorch_files_that_are_not_state_dicts_are_typed_errors() {
+    for file in ["list.pt", "module.pt"] {
+        match load_tensors(fixture(file)) {
+            Err(err) => assert!(err.to_string().contains(file), "{file}: {err}"),
+            // burn-store may read the tensors of a pickled module; then they must be its state.
+            Ok(map) if file == "module.pt" => assert!(
+                map.keys()
+                    .all(|k| k.ends_with("weight") || k.ends_with("bias")),
+                "{map:?}"
+            ),
+            Ok(map) => panic!("{file}: a list is not a state dict: {map:?}"),
+        }
+    }
+}
