@@ -9,6 +9,8 @@
 //!   file saved here loads into the PyTorch twin and a PyTorch state dict loads here. Loading
 //!   is strict and transactional: one [`LoadReport`] lists every missing, unexpected (with the
 //!   closest key), mismatched and untied key, and a failed load leaves the model unchanged.
+//! - Optimizer state by parameter name ([`save_optimizer`], [`load_optimizer`]): resume
+//!   training in a fresh process, bit for bit.
 //! - Every save is atomic ([`write_atomic`]): a crash leaves the previous file whole.
 //!
 //! ```
@@ -33,12 +35,14 @@
 
 mod error;
 mod file;
+mod optim;
 mod state;
 mod tensors;
 
 pub use error::{IoError, LoadReport, Mismatch};
 pub use file::write_atomic;
-pub use state::{apply_state, load_state, save_state, state_tensors};
+pub use optim::{load_optimizer, save_optimizer};
+pub use state::{apply_state, load_state, rename_prefix, save_state, state_tensors};
 pub use tensors::{
     TensorMap, load_list, load_tensor, load_tensors, save_list, save_tensor, save_tensors,
     tensor_on,

@@ -63,12 +63,14 @@ pub fn save_state<B: Backend, T: Visitable<B> + ?Sized>(
 /// load; without it they are reported and skipped. A shape or dtype that does not fit and a
 /// tied parameter given two different values fail either way (as PyTorch refuses size
 /// mismatches even when not strict). Float values of another precision (f64, f16, bf16) are
-/// converted, as PyTorch's `copy_` does. A tied parameter is written once and stays tied.
+/// converted, as PyTorch's `copy_` does. A tied parameter is written once and stays tied. The
+/// lazy layers of a `Sequential` that have not seen an input yet materialize from the file's
+/// shapes first.
 ///
 /// # Errors
 /// [`IoError::Load`] with the full [`LoadReport`] (the model is unchanged), and whatever
 /// [`load_tensors`](crate::load_tensors) returns for an unreadable or invalid file.
-pub fn load_state<B: Backend, M: Module<B>>(
+pub fn load_state<B: Backend, M: Module<B> + 'static>(
     path: impl AsRef<Path>,
     module: &mut M,
     strict: bool,
@@ -76,6 +78,28 @@ pub fn load_state<B: Backend, M: Module<B>>(
     let path = path.as_ref();
     let tensors = file::read(path)?;
     apply_state(path, &tensors, module, strict)
+}
+
+/// Lets the lazy layers of a `Sequential` create their parameters from the file's shapes
+/// (PyTorch's `[out, in]` turned into the Burn `[in, out]` a lazy `Linear` expects), so a fresh
+/// lazy network loads like an eager one.
+fn materialize<B: Backend, M: Module<B> + 'static>(tensors: &TensorMap, module: &M) {
+    let Some(net) = (module as &dyn std::any::Any).downcast_ref::<d2l_blocks::Sequential<B>>()
+    else {
+        return;
+    };
+    let shapes: Vec<(String, Vec<usize>)> = tensors
+        .iter()
+        .map(|(key, data)| {
+            let mut shape = data.shape.to_vec();
+            if shape.len() == 2 && key.rsplit(d2l_blocks::path::SEPARATOR).next() == Some("weight")
+            {
+                shape.reverse();
+            }
+            (key.clone(), shape)
+        })
+        .collect();
+    d2l_blocks::Forward::materialize_for(net, &shapes);
 }
 
 /// Whether `dtype` is a float dtype a float parameter can take.
@@ -90,12 +114,13 @@ fn is_float(dtype: DType) -> bool {
 ///
 /// # Errors
 /// As [`load_state`].
-pub fn apply_state<B: Backend, M: Module<B>>(
+pub fn apply_state<B: Backend, M: Module<B> + 'static>(
     source: &Path,
     tensors: &TensorMap,
     module: &mut M,
     strict: bool,
 ) -> Result<LoadReport, IoError> {
+    materialize(tensors, module);
     let views = module.state_dict();
     let mut report = LoadReport::default();
     // The first key of each parameter (what `replace_params` offers it under) and its value.
@@ -160,4 +185,36 @@ pub fn apply_state<B: Backend, M: Module<B>>(
         source: err,
     })?;
     Ok(report)
+}
+
+/// The tensors whose keys lie under `from` (`"0"` takes `0.weight` and `0.bias`; `""` takes
+/// all), with `from` replaced by `to` — to load part of a trained network into another
+/// architecture (D2L §5.5 exercise 2) with [`apply_state`], non-strict, whose report says what
+/// was taken.
+///
+/// ```
+/// use burn::tensor::TensorData;
+/// use d2l_io::{TensorMap, rename_prefix};
+///
+/// let mut file = TensorMap::new();
+/// file.insert("0.weight".into(), TensorData::new(vec![1.0f32], [1, 1]));
+/// file.insert("2.bias".into(), TensorData::new(vec![2.0f32], [1]));
+/// let taken = rename_prefix(&file, "0", "body.0");
+/// assert_eq!(taken.keys().collect::<Vec<_>>(), ["body.0.weight"]);
+/// ```
+pub fn rename_prefix(tensors: &TensorMap, from: &str, to: &str) -> TensorMap {
+    use d2l_blocks::path::{SEPARATOR, join};
+    tensors
+        .iter()
+        .filter_map(|(key, value)| {
+            let rest = if from.is_empty() {
+                key.as_str()
+            } else if key == from {
+                ""
+            } else {
+                key.strip_prefix(from)?.strip_prefix(SEPARATOR)?
+            };
+            Some((join(to, rest), value.clone()))
+        })
+        .collect()
 }

@@ -5,6 +5,7 @@ mod crash;
 mod pytorch;
 mod state;
 mod tensors;
+mod training;
 
 use std::path::PathBuf;
 

@@ -109,3 +109,25 @@ backend_test! {
         sec5_4_exercises::Exercises.run::<B>(device).expect("the example runs and its assertions hold");
     }
 }
+
+backend_test! {
+    fn a_lazy_network_loads_a_checkpoint_before_its_first_forward<B>(device) {
+        use d2l::io::{load_state, save_state};
+        use d2l::layers::LazyLinear;
+        use d2l::params::Parameters;
+        let dir = std::env::temp_dir().join(format!("d2l-lazy-load-{}-{}", B::KIND, std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let lazy = || d2l::blocks::Sequential::<B>::new().add(LazyLinear::new(8)).add(burn::nn::Relu::new()).add(LazyLinear::new(1));
+        let trained = lazy();
+        let x = burn::tensor::Tensor::<B, 2>::ones([2, 5], device);
+        let y = trained.forward(x.clone()).expect("materializes at width 5");
+        save_state(dir.join("lazy.safetensors"), &trained).expect("save");
+        let mut fresh = lazy();
+        assert!(fresh.named_parameters().is_empty());
+        let report = load_state(dir.join("lazy.safetensors"), &mut fresh, true).expect("load");
+        assert_eq!(report.loaded, ["0.weight", "0.bias", "2.weight", "2.bias"]);
+        assert_eq!(fresh.param("0.weight").expect("weight").shape(), [8, 5]);
+        assert_eq!(fresh.forward(x).expect("forward").into_data(), y.into_data());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

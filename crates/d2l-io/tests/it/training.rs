@@ -1,0 +1,112 @@
+//! The §5.5 exercises that use stored parameters: resuming training bit for bit, and reusing
+//! the first layers of a trained network in another architecture.
+
+use burn::backend::Autodiff;
+use burn::module::AutodiffModule;
+use burn::nn::{LinearConfig, Relu};
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::tensor::{Distribution, Tensor};
+use d2l_blocks::Sequential;
+use d2l_device::backend_test;
+use d2l_io::{
+    apply_state, load_optimizer, load_state, load_tensors, rename_prefix, save_optimizer,
+    save_state, state_tensors,
+};
+
+use crate::scratch;
+
+fn net<B: burn::tensor::backend::Backend>(device: &B::Device) -> Sequential<B> {
+    Sequential::new()
+        .add(LinearConfig::new(4, 8).init(device))
+        .add(Relu::new())
+        .add(LinearConfig::new(8, 8).init(device))
+        .add(Relu::new())
+        .add(LinearConfig::new(8, 1).init(device))
+}
+
+backend_test! {
+    fn training_resumes_bit_for_bit_from_parameters_and_adam_state<B>(device) {
+        type Ad<B> = Autodiff<B>;
+        let dir = scratch(&format!("resume-{}", B::KIND));
+        B::seed(device, 3);
+        let x = Tensor::<Ad<B>, 2>::random([16, 4], Distribution::Normal(0.0, 1.0), device);
+        let y = Tensor::<Ad<B>, 2>::random([16, 1], Distribution::Normal(0.0, 1.0), device);
+        let step = |net: Sequential<Ad<B>>, optim: &mut dyn FnMut(Sequential<Ad<B>>, GradientsParams) -> Sequential<Ad<B>>| {
+            let loss = (net.forward(x.clone()).expect("forward") - y.clone()).powi_scalar(2).mean();
+            let grads = GradientsParams::from_grads(loss.backward(), &net);
+            optim(net, grads)
+        };
+        let start = net::<Ad<B>>(device);
+        save_state(dir.join("start.safetensors"), &start).expect("save");
+
+        // Uninterrupted: six Adam steps.
+        let mut adam = AdamConfig::new().init();
+        let mut straight = start.clone();
+        for _ in 0..6 {
+            straight = step(straight, &mut |n, g| adam.step(1e-2, n, g));
+        }
+
+        // Interrupted: three steps, save parameters and Adam's moments, "crash".
+        let mut adam = AdamConfig::new().init();
+        let mut first = start;
+        for _ in 0..3 {
+            first = step(first, &mut |n, g| adam.step(1e-2, n, g));
+        }
+        save_state(dir.join("mid.safetensors"), &first).expect("save");
+        save_optimizer(dir.join("mid.adam"), &adam, &first).expect("save optimizer");
+        drop((first, adam));
+
+        // A fresh process: new parameter ids, new optimizer; load both, three more steps.
+        let mut resumed = net::<Ad<B>>(device);
+        load_state(dir.join("mid.safetensors"), &mut resumed, true).expect("load");
+        let mut adam = load_optimizer(dir.join("mid.adam"), AdamConfig::new().init(), &resumed, device).expect("load optimizer");
+        for _ in 0..3 {
+            resumed = step(resumed, &mut |n, g| adam.step(1e-2, n, g));
+        }
+        assert_eq!(state_tensors(&resumed.valid()), state_tensors(&straight.valid()), "bit-identical parameters");
+
+        // Without the optimizer state the run diverges: the moments matter.
+        let mut cold = net::<Ad<B>>(device);
+        load_state(dir.join("mid.safetensors"), &mut cold, true).expect("load");
+        let mut adam = AdamConfig::new().init();
+        for _ in 0..3 {
+            cold = step(cold, &mut |n, g| adam.step(1e-2, n, g));
+        }
+        assert_ne!(state_tensors(&cold.valid()), state_tensors(&straight.valid()));
+        // A corrupted optimizer file is a typed error.
+        std::fs::write(dir.join("bad.adam"), b"\x92\x01\x02 not a record").expect("write");
+        let err = load_optimizer(dir.join("bad.adam"), AdamConfig::new().init(), &cold, device).map(drop).expect_err("bad file");
+        assert!(err.to_string().contains("bad.adam"), "{err}");
+    }
+}
+
+backend_test! {
+    fn the_first_layers_of_a_trained_net_move_into_another_architecture<B>(device) {
+        let dir = scratch(&format!("reuse-{}", B::KIND));
+        let trained = net::<B>(device);
+        save_state(dir.join("trained.safetensors"), &trained).expect("save");
+        // A new architecture: the first two Linears as a named body, a new 3-way head.
+        let body = Sequential::new()
+            .add(LinearConfig::new(4, 8).init(device))
+            .add(Relu::new())
+            .add(LinearConfig::new(8, 8).init(device));
+        let mut other = Sequential::<B>::new().add_named("body", body).expect("name").add(LinearConfig::new(8, 3).init(device));
+        let file = load_tensors(dir.join("trained.safetensors")).expect("read");
+        let mut taken = rename_prefix(&file, "0", "body.0");
+        taken.extend(rename_prefix(&file, "2", "body.2"));
+        let report = apply_state(&dir.join("trained.safetensors"), &taken, &mut other, false).expect("partial load");
+        assert_eq!(report.loaded, ["body.0.weight", "body.0.bias", "body.2.weight", "body.2.bias"]);
+        assert_eq!(report.missing, ["1.weight", "1.bias"]);
+        assert!(report.unexpected.is_empty());
+        let x = Tensor::<B, 2>::ones([1, 4], device);
+        let hidden_trained = {
+            let mut first3 = Sequential::<B>::new();
+            for i in 0..3 {
+                first3.push_boxed(trained.get(i).expect("layer").clone_box());
+            }
+            first3.forward(x.clone()).expect("forward")
+        };
+        let hidden_other = other[0].as_sequential().expect("body").forward(x).expect("forward");
+        assert_eq!(hidden_other.into_data(), hidden_trained.into_data());
+    }
+}
