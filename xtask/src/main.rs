@@ -5,8 +5,10 @@
 //!   suite once per backend (one backend per process), then a summary table; a GPU backend
 //!   that cannot run here is skipped with the install hint unless `--require` names it.
 //! - `bench <devices|blocks|…>`: a named benchmark in release mode.
+//! - `fuzz [--seconds N]`: d2l-io's loader fuzz targets for N seconds each.
 
 mod bench;
+mod fuzz;
 mod test_all_backends;
 
 use std::process::ExitCode;
@@ -20,6 +22,8 @@ commands:
       without a driver is skipped (with the install hint), or fails if --require names it
   bench <name> [args…]
       run a benchmark in release mode (names: devices, blocks, layers, params)
+  fuzz [--seconds N] [--seed S]
+      run d2l-io's loader fuzz targets for N seconds each (stable Rust; default 30)
   help
       print this message";
 
@@ -32,6 +36,7 @@ fn main() -> ExitCode {
     let result = match command {
         "test-all-backends" => test_all_backends::run(rest),
         "bench" => bench::run(rest),
+        "fuzz" => fuzz::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -16,7 +16,7 @@ use std::time::Instant;
 const BACKENDS: [&str; 4] = ["ndarray", "flex", "wgpu", "cuda"];
 
 /// The cargo features every run builds with: one build, one target dir, for all backends.
-const FEATURES: &str = "d2l/ndarray,d2l/flex,d2l/wgpu,d2l/cuda";
+pub(crate) const FEATURES: &str = "d2l/ndarray,d2l/flex,d2l/wgpu,d2l/cuda";
 
 /// The test that prints `d2l-probe <backend>: …` lines (crates/d2l-device/tests/it/probe.rs).
 const PROBE_TEST: &str = "probe_reports_every_compiled_backend";

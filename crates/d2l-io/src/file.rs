@@ -94,26 +94,27 @@ pub(crate) fn read(path: &Path) -> Result<BTreeMap<String, TensorData>, IoError>
             source: std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory"),
         });
     }
-    let (format, snapshots) = if is_pytorch(path)? {
-        // Keys as written: burn-store would renumber `2.weight` to `1.weight` otherwise.
-        let mut store = PytorchStore::from_file(path).map_indices_contiguous(false);
-        (
-            "PyTorch",
+    let pytorch = is_pytorch(path)?;
+    let format = if pytorch { "PyTorch" } else { "safetensors" };
+    // The readers return errors for the bad files we know of; a panic on one we do not know
+    // is still turned into an error here rather than reaching the caller.
+    let snapshots = std::panic::catch_unwind(|| {
+        if pytorch {
+            // Keys as written: burn-store would renumber `2.weight` to `1.weight` otherwise.
+            let mut store = PytorchStore::from_file(path).map_indices_contiguous(false);
             store
                 .get_all_snapshots()
                 .map(Clone::clone)
-                .map_err(|e| e.to_string()),
-        )
-    } else {
-        let mut store = SafetensorsStore::from_file(path).map_indices_contiguous(false);
-        (
-            "safetensors",
+                .map_err(|e| e.to_string())
+        } else {
+            let mut store = SafetensorsStore::from_file(path).map_indices_contiguous(false);
             store
                 .get_all_snapshots()
                 .map(Clone::clone)
-                .map_err(|e| e.to_string()),
-        )
-    };
+                .map_err(|e| e.to_string())
+        }
+    })
+    .unwrap_or_else(|_| Err("the reader failed on this input".to_owned()));
     let format_error = |reason: String| IoError::Format {
         path: path.to_owned(),
         format,

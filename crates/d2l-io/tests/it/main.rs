@@ -2,6 +2,7 @@
 
 mod bad;
 mod crash;
+mod fuzz;
 mod pytorch;
 mod state;
 mod tensors;
