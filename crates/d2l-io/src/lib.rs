@@ -11,6 +11,7 @@
 //!   closest key), mismatched and untied key, and a failed load leaves the model unchanged.
 //! - Optimizer state by parameter name ([`save_optimizer`], [`load_optimizer`]): resume
 //!   training in a fresh process, bit for bit.
+//! - [`Checkpointer`]: checkpoints written off the compute path (tokio), errors reported.
 //! - Every save is atomic ([`write_atomic`]): a crash leaves the previous file whole.
 //!
 //! ```
@@ -33,12 +34,14 @@
 //! Sibling crates: builds on `d2l-params` (keys, orientation, the one write path) and
 //! `d2l-blocks`; never on `d2l-layers`.
 
+mod checkpoint;
 mod error;
 mod file;
 mod optim;
 mod state;
 mod tensors;
 
+pub use checkpoint::Checkpointer;
 pub use error::{IoError, LoadReport, Mismatch};
 pub use file::write_atomic;
 pub use optim::{load_optimizer, save_optimizer};

@@ -109,3 +109,53 @@ fn a_killed_saver_never_leaves_a_broken_checkpoint() {
         "{leftovers:?}; last version {last}"
     );
 }
+
+#[test]
+fn background_checkpoints_keep_order_snapshot_early_and_report_errors() {
+    use burn::backend::NdArray;
+    use burn::nn::{Initializer, LinearConfig};
+    use d2l_blocks::Sequential;
+    use d2l_io::Checkpointer;
+    use d2l_params::{Parameters, init_params};
+    let dir = crate::scratch("background");
+    let path = dir.join("ckpt.safetensors");
+    let device = Default::default();
+    let mut net = Sequential::<NdArray>::new().add(
+        LinearConfig::new(256, 256)
+            .with_initializer(Initializer::Zeros)
+            .init(&device),
+    );
+    let mut checkpoints = Checkpointer::new().expect("writer");
+    for k in 1..=5 {
+        init_params(&mut net, |_| Some(d2l_params::Init::Constant(f64::from(k)))).expect("init");
+        checkpoints.save(&path, &net).expect("queued");
+    }
+    // Changed after the last save returned: not in the checkpoint (it was copied at save time).
+    init_params(&mut net, |_| Some(d2l_params::Init::Constant(99.0))).expect("init");
+    checkpoints.flush().expect("all written");
+    let file = load_tensors(&path).expect("load");
+    assert!(
+        file["0.weight"].iter::<f32>().all(|v| v == 5.0),
+        "the last save wins, as saved"
+    );
+    assert_eq!(
+        net.param("0.bias")
+            .expect("bias")
+            .data()
+            .iter::<f32>()
+            .next(),
+        Some(99.0)
+    );
+    // A write that fails (no such directory) reaches the caller.
+    checkpoints
+        .save(dir.join("missing/dir/ckpt.safetensors"), &net)
+        .expect("queued");
+    let err = checkpoints
+        .flush()
+        .expect_err("the directory does not exist");
+    assert!(
+        err.to_string().contains("missing/dir/ckpt.safetensors"),
+        "{err}"
+    );
+    assert!(checkpoints.flush().is_ok(), "an error is reported once");
+}
