@@ -18,6 +18,8 @@ mod sec5_3_exercises;
 mod sec5_4_custom_layers;
 #[path = "../../../../examples/sec5_4_exercises/main.rs"]
 mod sec5_4_exercises;
+#[path = "../../../../examples/sec5_5_exercises/main.rs"]
+mod sec5_5_exercises;
 #[path = "../../../../examples/sec5_5_file_io/main.rs"]
 mod sec5_5_file_io;
 #[path = "../../../../examples/sec5_6_gpus/main.rs"]
@@ -50,6 +52,12 @@ backend_test! {
 backend_test! {
     fn sec5_5_file_io_runs<B>(device) {
         sec5_5_file_io::Section.run::<B>(device).expect("the example runs and its assertions hold");
+    }
+}
+
+backend_test! {
+    fn sec5_5_exercises_runs<B>(device) {
+        sec5_5_exercises::Exercises.run::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 

@@ -1,0 +1,135 @@
+//! D2L §5.5 at scale: `cargo xtask bench io [--quick]`.
+//!
+//! A state dict of ~420 MB (10 × `Linear(4096, 2560)`, f32): `save_state` (snapshot to host +
+//! safetensors serialization + atomic write with fsync), `load_state` into a fresh model
+//! (read, validate, convert, install), the part of a background checkpoint that stays on the
+//! compute path (`Checkpointer::save` returning), and the peak extra resident memory of a load.
+//! GB/s are of the file's bytes; medians of the repetitions.
+
+use std::time::{Duration, Instant};
+
+use burn::nn::LinearConfig;
+use burn::tensor::backend::Backend;
+use d2l_blocks::Sequential;
+use d2l_device::backend::{BackendKind, BackendTask, DeviceBackend, run_on};
+use d2l_io::{Checkpointer, load_state, save_state};
+
+fn model<B: Backend>(layers: usize, device: &B::Device) -> Sequential<B> {
+    (0..layers).fold(Sequential::new(), |net, _| {
+        net.add(LinearConfig::new(4096, 2560).init(device))
+    })
+}
+
+/// A field of `/proc/self/status` in bytes (`VmRSS`, `VmHWM`), where Linux has it.
+fn status_bytes(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Resets the peak resident set size (`VmHWM`) to the current one (Linux ≥ 4.0).
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+struct Bench {
+    reps: usize,
+    layers: usize,
+}
+
+struct Row {
+    bytes: u64,
+    save: Duration,
+    load: Duration,
+    background: Duration,
+    extra_peak: Option<u64>,
+}
+
+impl BackendTask for Bench {
+    type Output = Row;
+
+    fn run<B: DeviceBackend>(self, device: &B::Device) -> Row {
+        let dir = std::env::temp_dir().join(format!("d2l-bench-io-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("big.safetensors");
+        let net = model::<B>(self.layers, device);
+        let mut saves = Vec::new();
+        for _ in 0..self.reps {
+            let start = Instant::now();
+            save_state(&path, &net).expect("save");
+            saves.push(start.elapsed());
+        }
+        let bytes = std::fs::metadata(&path).expect("file").len();
+        let mut loads = Vec::new();
+        let mut extra_peak = None;
+        for _ in 0..self.reps {
+            let mut fresh = model::<B>(self.layers, device);
+            // Materialize Burn's lazily initialized parameters before measuring memory.
+            let _ = d2l_params::Parameters::state_dict(&fresh).len();
+            let baseline = status_bytes("VmRSS:");
+            let measured = reset_peak();
+            let start = Instant::now();
+            load_state(&path, &mut fresh, true).expect("load");
+            loads.push(start.elapsed());
+            if let (true, Some(base), Some(peak)) = (measured, baseline, status_bytes("VmHWM:")) {
+                extra_peak = Some(extra_peak.unwrap_or(0).max(peak.saturating_sub(base)));
+            }
+        }
+        let mut checkpoints = Checkpointer::new().expect("writer");
+        let mut background = Vec::new();
+        for _ in 0..self.reps {
+            let start = Instant::now();
+            checkpoints.save(&path, &net).expect("queued");
+            background.push(start.elapsed());
+            checkpoints.flush().expect("written");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        Row {
+            bytes,
+            save: median(saves),
+            load: median(loads),
+            background: median(background),
+            extra_peak,
+        }
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (reps, layers) = if quick { (1, 2) } else { (3, 10) };
+    println!(
+        "| backend | state dict MB | save_state GB/s | load_state GB/s | Checkpointer::save returns after | peak extra RSS of a load |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for kind in BackendKind::compiled() {
+        match run_on(kind, Bench { reps, layers }) {
+            Ok(r) => {
+                let gbs = |t: Duration| r.bytes as f64 / t.as_secs_f64() / 1e9;
+                let peak = r.extra_peak.map_or("n/a".to_string(), |p| {
+                    format!(
+                        "{:.0} MB ({:.2}× the file)",
+                        p as f64 / 1e6,
+                        p as f64 / r.bytes as f64
+                    )
+                });
+                println!(
+                    "| {kind} | {:.0} | {:.2} ({:.0} ms) | {:.2} ({:.0} ms) | {:.0} ms ({:.0}% of a save) | {peak} |",
+                    r.bytes as f64 / 1e6,
+                    gbs(r.save),
+                    r.save.as_secs_f64() * 1e3,
+                    gbs(r.load),
+                    r.load.as_secs_f64() * 1e3,
+                    r.background.as_secs_f64() * 1e3,
+                    100.0 * r.background.as_secs_f64() / r.save.as_secs_f64(),
+                );
+            }
+            Err(err) => println!("| {kind} | skipped: {err} | | | | |"),
+        }
+    }
+}
