@@ -69,9 +69,13 @@ impl<B: Backend> Default for Sequential<B> {
 }
 
 impl<B: Backend> Clone for Sequential<B> {
-    /// A deep copy; a [`Shared`](crate::Shared) child is copied once, so ties hold inside the
-    /// copy and the copy does not alias the original.
+    /// A deep copy with the same values; a [`Shared`](crate::Shared) child is copied once, so
+    /// ties hold inside the copy and the copy does not alias the original.
     fn clone(&self) -> Self {
+        // Burn initializes parameters lazily, and a clone of a parameter not drawn yet draws
+        // its own values: draw every parameter first, so that the copy computes what the
+        // original does (PyTorch's `deepcopy`).
+        visit_params(self, |_, _: ParamSlot<B>| {});
         session(|| Self {
             children: self
                 .children

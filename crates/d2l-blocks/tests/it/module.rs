@@ -116,3 +116,13 @@ backend_test! {
         check(y, [[4.5f32, 4.5]]);
     }
 }
+
+backend_test! {
+    fn a_clone_before_first_use_computes_what_the_original_does<B>(device) {
+        // Burn draws a Linear's values on first use; a clone taken before must not draw its own.
+        let net = Sequential::<B>::new().add(LinearConfig::new(4, 3).init(device)).add(Relu::new());
+        let copy = net.clone();
+        let x = Tensor::<B, 2>::ones([2, 4], device);
+        assert_eq!(copy.forward(x.clone()).expect("copy").into_data(), net.forward(x).expect("original").into_data());
+    }
+}
