@@ -127,3 +127,40 @@ pub fn linear<B: Backend, const D: usize>(
     }
     burn::tensor::module::linear(x, weight, bias)
 }
+
+/// Host data of a rank-2 tensor with its two dimensions swapped, stored contiguously (any
+/// dtype); data of another rank is returned as it is.
+///
+/// Transposing on the host keeps a loaded `Linear` weight in the same contiguous layout as a
+/// freshly initialized one, so a model loaded from a file computes bit for bit what the saved
+/// one did (a strided, transposed view would take another GEMM path and round differently).
+///
+/// ```
+/// use burn::tensor::TensorData;
+///
+/// let data = TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3]);
+/// let t = d2l_blocks::tensor::transpose_data(&data);
+/// assert_eq!(t.shape.to_vec(), [3, 2]);
+/// assert_eq!(t.iter::<f32>().collect::<Vec<_>>(), [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+/// ```
+pub fn transpose_data(data: &TensorData) -> TensorData {
+    let &[rows, cols] = data.shape.as_slice() else {
+        return data.clone();
+    };
+    let size = data.dtype.size();
+    let src = data.as_bytes();
+    let mut out = vec![0u8; src.len()];
+    // Blocks of 32×32 elements keep both sides in cache.
+    const BLOCK: usize = 32;
+    for i0 in (0..rows).step_by(BLOCK) {
+        for j0 in (0..cols).step_by(BLOCK) {
+            for i in i0..(i0 + BLOCK).min(rows) {
+                for j in j0..(j0 + BLOCK).min(cols) {
+                    let (from, to) = ((i * cols + j) * size, (j * rows + i) * size);
+                    out[to..to + size].copy_from_slice(&src[from..from + size]);
+                }
+            }
+        }
+    }
+    TensorData::from_bytes_vec(out, [cols, rows], data.dtype)
+}

@@ -173,12 +173,14 @@ pub fn apply_state<B: Backend, M: Module<B> + 'static>(
         let Some((data, transposed)) = plan.remove(&info.key) else {
             return Ok(None);
         };
-        let loaded = tensor::from_data::<B>(data, &tensor::device(&value));
-        Ok(Some(if transposed {
-            tensor::transpose(loaded)
+        // Transposed on the host: the parameter gets Burn's contiguous layout, as when it was
+        // saved, so the loaded model computes bit for bit the same.
+        let data = if transposed {
+            tensor::transpose_data(&data)
         } else {
-            loaded
-        }))
+            data
+        };
+        Ok(Some(tensor::from_data::<B>(data, &tensor::device(&value))))
     })
     .map_err(|err| IoError::Param {
         path: source.to_owned(),

@@ -66,10 +66,11 @@ impl<B: Backend> ParamView<B> {
 
     /// The value in PyTorch's orientation, read back to the host.
     pub fn data(&self) -> TensorData {
+        let data = tensor::to_data(&self.value);
         if self.transposed {
-            tensor::to_data(&tensor::transpose(self.value.clone()))
+            tensor::transpose_data(&data)
         } else {
-            tensor::to_data(&self.value)
+            data
         }
     }
 
