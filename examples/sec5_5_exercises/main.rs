@@ -1,5 +1,6 @@
-//! D2L §5.5 exercises: what stored parameters are good for (resuming training, bit for bit), and
-//! reusing the first two layers of a trained network in another architecture.
+//! D2L §5.5 exercises: what stored parameters are good for (resuming training, bit for bit),
+//! reusing the first two layers of a trained network in another architecture, and saving the
+//! architecture with the parameters.
 //!
 //! Run: `cargo run --example sec5_5_exercises`.
 
@@ -11,8 +12,8 @@ use burn::tensor::{Distribution, ElementConversion, Tensor};
 use d2l::blocks::Sequential;
 use d2l::device::backend::{BackendTask, DeviceBackend};
 use d2l::io::{
-    apply_state, load_optimizer, load_state, load_tensors, rename_prefix, save_optimizer,
-    save_state, state_tensors,
+    apply_state, load_model, load_optimizer, load_state, load_tensors, rename_prefix, save_model,
+    save_optimizer, save_state, state_tensors,
 };
 
 /// The §5.5 exercises, generic over the backend.
@@ -116,6 +117,21 @@ impl BackendTask for Exercises {
             ]
         );
         assert_eq!(report.missing, ["1.weight", "1.bias"]);
+
+        // 3. Architecture and parameters in one file, for block types a registry knows.
+        let registry = d2l::chapter_registry::<B>();
+        save_model(dir.join("model.safetensors"), &new_net, &registry)?;
+        let rebuilt = load_model(dir.join("model.safetensors"), &registry, device)?;
+        let x = Tensor::<B, 2>::random([2, 4], Distribution::Normal(0.0, 1.0), device);
+        let same = rebuilt.forward(x.clone())?.into_data() == new_net.forward(x)?.into_data();
+        println!("3. rebuilt from the file alone:\n{rebuilt}\n   same outputs: {same}");
+        assert!(same);
+        let odd = Sequential::<B>::new().add(d2l::blocks::book::FixedHiddenMlp::new(device));
+        let err = save_model(dir.join("odd.safetensors"), &odd, &registry)
+            .expect_err("an unregistered type");
+        println!(
+            "   the restriction: every block must be of a registered type, rebuilt from its configuration\n   (no ties, no state outside parameters): {err}"
+        );
 
         std::fs::remove_dir_all(&dir)?;
         Ok(())

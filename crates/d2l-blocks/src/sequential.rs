@@ -158,6 +158,25 @@ impl<B: Backend> Sequential<B> {
         Ok(self)
     }
 
+    /// Appends an already boxed block under `name` (see [`add_named`](Self::add_named)).
+    ///
+    /// # Errors
+    /// As [`add_named`](Self::add_named).
+    pub fn push_named_boxed(
+        &mut self,
+        name: impl Into<String>,
+        block: Box<dyn Block<B>>,
+    ) -> Result<(), BlockError> {
+        let name = name.into();
+        check_name(&name)?;
+        if self.index.contains_key(&name) {
+            return Err(BlockError::DuplicateName { name });
+        }
+        block.check_ranks().map_err(|e| e.within(&name))?;
+        self.insert(name, block);
+        Ok(())
+    }
+
     /// The first positional name not taken (`"3"` after three children).
     fn next_name(&self) -> String {
         (self.children.len()..)

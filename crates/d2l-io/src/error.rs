@@ -58,6 +58,15 @@ pub enum IoError {
         /// Every missing, unexpected, mismatched and untied key.
         report: LoadReport,
     },
+    /// An architecture that cannot be saved or rebuilt (an unregistered block type, a tie, no
+    /// or an invalid architecture in the file).
+    #[error("{path}: {reason}")]
+    Architecture {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the block's path and type.
+        reason: String,
+    },
     /// Writing the parameters failed (not expected after a clean report).
     #[error("{path}: {source}")]
     Param {

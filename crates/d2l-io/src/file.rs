@@ -1,6 +1,6 @@
 //! Files: atomic writes, and reading safetensors and PyTorch files through burn-store.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -194,6 +194,27 @@ fn dtype(dtype: DType) -> Option<safetensors::Dtype> {
 
 /// Serializes `tensors` as safetensors and writes them atomically to `path`.
 pub(crate) fn write(path: &Path, tensors: &[(String, TensorData)]) -> Result<(), IoError> {
+    write_with_metadata(path, tensors, HashMap::new())
+}
+
+/// The string metadata of a safetensors file's header.
+pub(crate) fn read_metadata(path: &Path) -> Result<HashMap<String, String>, IoError> {
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    let (_, metadata) =
+        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| IoError::Format {
+            path: path.to_owned(),
+            format: "safetensors",
+            reason: e.to_string(),
+        })?;
+    Ok(metadata.metadata().clone().unwrap_or_default())
+}
+
+/// [`write`] with string metadata in the header.
+pub(crate) fn write_with_metadata(
+    path: &Path,
+    tensors: &[(String, TensorData)],
+    metadata: HashMap<String, String>,
+) -> Result<(), IoError> {
     let mut owned = Vec::new();
     let mut entries = Vec::with_capacity(tensors.len());
     // Booleans stored as u8/u32 are rewritten as native booleans first.
@@ -225,7 +246,8 @@ pub(crate) fn write(path: &Path, tensors: &[(String, TensorData)]) -> Result<(),
         })?;
         views.push((key.clone(), Entry(data, st)));
     }
-    let bytes = safetensors::serialize(views, None).map_err(|e| IoError::Format {
+    let metadata = (!metadata.is_empty()).then_some(metadata);
+    let bytes = safetensors::serialize(views, metadata).map_err(|e| IoError::Format {
         path: path.to_owned(),
         format: "safetensors",
         reason: e.to_string(),

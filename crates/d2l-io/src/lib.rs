@@ -11,6 +11,8 @@
 //!   closest key), mismatched and untied key, and a failed load leaves the model unchanged.
 //! - Optimizer state by parameter name ([`save_optimizer`], [`load_optimizer`]): resume
 //!   training in a fresh process, bit for bit.
+//! - Architecture and parameters in one file ([`save_model`], [`load_model`]) for networks of
+//!   block types a [`Registry`] knows (D2L §5.5 exercise 3; see [`Arch`] for the restriction).
 //! - [`Checkpointer`]: checkpoints written off the compute path (tokio), errors reported.
 //! - Every save is atomic ([`write_atomic`]): a crash leaves the previous file whole.
 //!
@@ -34,6 +36,7 @@
 //! Sibling crates: builds on `d2l-params` (keys, orientation, the one write path) and
 //! `d2l-blocks`; never on `d2l-layers`.
 
+mod arch;
 mod checkpoint;
 mod error;
 mod file;
@@ -41,6 +44,7 @@ mod optim;
 mod state;
 mod tensors;
 
+pub use arch::{ARCH_KEY, Arch, Registry, load_model, save_model};
 pub use checkpoint::Checkpointer;
 pub use error::{IoError, LoadReport, Mismatch};
 pub use file::write_atomic;

@@ -126,6 +126,11 @@ impl<B: Backend> LazyLinear<B> {
         self.d_output
     }
 
+    /// Whether the layer has a bias.
+    pub fn has_bias(&self) -> bool {
+        self.bias
+    }
+
     /// The input width, once known.
     pub fn d_input(&self) -> Option<usize> {
         self.linear.get().map(|l| l.weight.dims()[0])

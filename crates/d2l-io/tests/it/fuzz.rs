@@ -88,7 +88,18 @@ fn targets(dir: &Path) -> Vec<Target> {
         )
         .expect("seed");
     }
+    let model_seed = dir.join("seed-model.safetensors");
+    if !model_seed.exists() {
+        d2l_io::save_model(&model_seed, &net(), &d2l_io::Registry::new()).expect("seed");
+    }
     vec![
+        ("load_model", model_seed, "safetensors", |p| {
+            drop(d2l_io::load_model(
+                p,
+                &d2l_io::Registry::<Autodiff<NdArray>>::new(),
+                &Default::default(),
+            ))
+        }),
         (
             "load_tensors(safetensors)",
             fixture("net.safetensors"),
@@ -170,5 +181,5 @@ fn every_loader_survives_mutated_files() {
         "fuzz: seed {seed}, {:.1}s in all",
         started.elapsed().as_secs_f64()
     );
-    assert_eq!(report.len(), 6);
+    assert_eq!(report.len(), 7);
 }

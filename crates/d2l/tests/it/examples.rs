@@ -139,3 +139,37 @@ backend_test! {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+backend_test! {
+    fn a_model_saves_its_architecture_with_its_parameters<B>(device) {
+        use d2l::io::{IoError, load_model, save_model};
+        use d2l::layers::{CenteredLayer, FourierHalf, MyLinear};
+        let dir = std::env::temp_dir().join(format!("d2l-arch-{}-{}", B::KIND, std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let registry = d2l::chapter_registry::<B>();
+        let net = d2l::blocks::Sequential::<B>::new()
+            .add(burn::nn::LinearConfig::new(6, 8).init(device))
+            .add(burn::nn::Relu::new())
+            .add(burn::nn::DropoutConfig::new(0.25).init())
+            .add_named("body", d2l::blocks::Sequential::new().add(MyLinear::new(8, 4, device)).add(CenteredLayer::new()))
+            .expect("name")
+            .add(FourierHalf::new(4, device))
+            .add(d2l::blocks::Identity::new());
+        let x = burn::tensor::Tensor::<B, 2>::ones([3, 6], device);
+        let y = net.forward(x.clone()).expect("forward");
+        save_model(dir.join("model.safetensors"), &net, &registry).expect("save");
+        let back = load_model(dir.join("model.safetensors"), &registry, device).expect("load");
+        assert_eq!(back.to_string(), net.to_string());
+        assert_eq!(back.forward(x).expect("forward").into_data(), y.into_data());
+        // A type the registry does not know is named in the error.
+        let odd = d2l::blocks::Sequential::<B>::new().add(d2l::blocks::book::FixedHiddenMlp::new(device));
+        let err = save_model(dir.join("odd.safetensors"), &odd, &registry).expect_err("unregistered");
+        assert!(matches!(err, IoError::Architecture { .. }) && err.to_string().contains("FixedHiddenMlp") && err.to_string().contains("`0`"), "{err}");
+        // So is a tie, and a file without an architecture.
+        let (tied, _) = d2l::blocks::book::tied::<B>(device);
+        assert!(save_model(dir.join("tied.safetensors"), &tied, &registry).expect_err("tied").to_string().contains("tied"));
+        d2l::io::save_state(dir.join("plain.safetensors"), &net).expect("save");
+        assert!(load_model(dir.join("plain.safetensors"), &registry, device).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
