@@ -63,16 +63,15 @@ impl BackendTask for Exercises {
         let mut adam = AdamConfig::new().init();
         let (half, _) = train(start, &mut |n, g| adam.step(1e-2, n, g), 10)?;
         save_state(dir.join("half.safetensors"), &half)?;
-        save_optimizer(dir.join("half.adam"), &adam, &half)?;
+        save_optimizer(dir.join("half.adam"), adam.to_record(), &half)?;
         // A fresh process would start here: new model, new optimizer, both loaded by name.
         let mut resumed = mlp::<Ad<B>>(device);
         load_state(dir.join("half.safetensors"), &mut resumed, true)?;
-        let mut adam = load_optimizer(
+        let mut adam = AdamConfig::new().init().load_record(load_optimizer(
             dir.join("half.adam"),
-            AdamConfig::new().init(),
             &resumed,
             device,
-        )?;
+        )?);
         let (resumed, loss) = train(resumed, &mut |n, g| adam.step(1e-2, n, g), 10)?;
         let identical = state_tensors(&resumed.valid()) == state_tensors(&straight.valid());
         println!(

@@ -180,6 +180,18 @@ pub struct NestMlp<B: Backend> {
     pub linear: Linear<B>,
 }
 
+impl<B: Backend> Forward<B> for NestMlp<B> {
+    fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
+        let x = call("net", &self.net, x)?;
+        call("linear", &self.linear, x)
+    }
+
+    fn repr(&self) -> String {
+        tree_of("NestMLP", self.children())
+    }
+
+    children!(B; net, linear);
+}
 impl<B: Backend> NestMlp<B> {
     /// A new block with Burn's default initialization.
     pub fn new(device: &B::Device) -> Self {
@@ -194,18 +206,6 @@ impl<B: Backend> NestMlp<B> {
     }
 }
 
-impl<B: Backend> Forward<B> for NestMlp<B> {
-    fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
-        let x = call("net", &self.net, x)?;
-        call("linear", &self.linear, x)
-    }
-
-    fn repr(&self) -> String {
-        tree_of("NestMLP", self.children())
-    }
-
-    children!(B; net, linear);
-}
 impl_block!(NestMlp<B>);
 
 /// The book's `chimera` (§5.1.3): `Sequential(NestMLP, Linear(16, 20), FixedHiddenMLP)`.

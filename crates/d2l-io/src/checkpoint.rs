@@ -74,6 +74,8 @@ impl Checkpointer {
         module: &T,
     ) -> Result<(), IoError> {
         let tensors = state_tensors(module);
+        // Failures of the writes before this one (without waiting for any).
+        let earlier_failure = self.take_failure();
         let path = path.as_ref().to_owned();
         let previous = self.last.take();
         self.last = Some(self.runtime.spawn(async move {
@@ -85,7 +87,7 @@ impl Checkpointer {
             // Report the earliest failure first; this write happened either way.
             earlier.and(joined(written))
         }));
-        self.take_failure()
+        earlier_failure
     }
 
     /// Waits for every pending write.

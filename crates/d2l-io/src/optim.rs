@@ -10,8 +10,7 @@ use std::path::Path;
 
 use hashbrown::HashMap as RecordMap;
 
-use burn::module::{AutodiffModule, ParamId};
-use burn::optim::Optimizer;
+use burn::module::ParamId;
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Record, Recorder};
 use burn::tensor::backend::AutodiffBackend;
 use d2l_params::Parameters;
@@ -34,23 +33,17 @@ fn format_error(path: &Path, reason: impl ToString) -> IoError {
     }
 }
 
-/// Saves `optim`'s state (Adam's moments and step counts, SGD's momentum, …) keyed by
-/// `module`'s parameter names, atomically.
+/// Saves an optimizer's state (`optim.to_record()`: Adam's moments and step counts, SGD's
+/// momentum, …) keyed by `module`'s parameter names, atomically.
 ///
 /// # Errors
 /// [`IoError::Io`] if the file cannot be written, [`IoError::Format`] if the state cannot be
 /// encoded or holds a parameter `module` does not name.
-pub fn save_optimizer<B, M, O, T>(
+pub fn save_optimizer<B: AutodiffBackend, T: Record<B>>(
     path: impl AsRef<Path>,
-    optim: &O,
-    module: &M,
-) -> Result<(), IoError>
-where
-    B: AutodiffBackend,
-    M: AutodiffModule<B>,
-    O: Optimizer<M, B, Record = RecordMap<ParamId, T>>,
-    T: Record<B>,
-{
+    record: RecordMap<ParamId, T>,
+    module: &impl Parameters<B>,
+) -> Result<(), IoError> {
     let path = path.as_ref();
     let names: HashMap<ParamId, String> = module
         .named_parameters()
@@ -58,7 +51,7 @@ where
         .map(|p| (p.id(), p.key().to_owned()))
         .collect();
     let mut by_name = RecordMap::new();
-    for (id, state) in optim.to_record() {
+    for (id, state) in record {
         let name = names.get(&id).ok_or_else(|| {
             format_error(
                 path,
@@ -78,25 +71,27 @@ where
     write_atomic(path, &bytes)
 }
 
-/// Loads optimizer state saved by [`save_optimizer`] into `optim`, re-keyed to `module`'s
-/// parameters by name: the training of `module` (with its parameters loaded by
+/// Loads optimizer state saved by [`save_optimizer`], re-keyed to `module`'s parameters by
+/// name, for `optim.load_record(…)`: the training of `module` (its parameters loaded by
 /// [`load_state`](crate::load_state)) goes on exactly where the saved run stopped.
+///
+/// ```no_run
+/// # use burn::backend::{Autodiff, NdArray};
+/// # use burn::optim::{AdamConfig, Optimizer};
+/// # let net = d2l_blocks::Sequential::<Autodiff<NdArray>>::new();
+/// let adam = AdamConfig::new().init();
+/// let adam = adam.load_record(d2l_io::load_optimizer("ckpt.adam", &net, &Default::default())?);
+/// # Ok::<(), d2l_io::IoError>(())
+/// ```
 ///
 /// # Errors
 /// [`IoError::Io`] if the file cannot be read, [`IoError::Format`] if it is not optimizer
-/// state of this optimizer's kind or holds state for a parameter `module` does not have.
-pub fn load_optimizer<B, M, O, T>(
+/// state of this kind or holds state for a parameter `module` does not have.
+pub fn load_optimizer<B: AutodiffBackend, T: Record<B>>(
     path: impl AsRef<Path>,
-    optim: O,
-    module: &M,
+    module: &impl Parameters<B>,
     device: &B::Device,
-) -> Result<O, IoError>
-where
-    B: AutodiffBackend,
-    M: AutodiffModule<B>,
-    O: Optimizer<M, B, Record = RecordMap<ParamId, T>>,
-    T: Record<B>,
-{
+) -> Result<RecordMap<ParamId, T>, IoError> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|source| IoError::Io {
         path: path.to_owned(),
@@ -132,5 +127,5 @@ where
             ),
         ));
     }
-    Ok(optim.load_record(record))
+    Ok(record)
 }

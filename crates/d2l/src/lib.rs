@@ -83,11 +83,8 @@ pub fn chapter_registry<B: burn::tensor::backend::Backend>() -> io::Registry<B> 
             "MyLinear",
             |l| json!({ "in_units": l.weight.dims()[0], "units": l.weight.dims()[1] }),
             move |c, device| {
-                Ok(layers::MyLinear::new(
-                    usize_of(c, "in_units")?,
-                    usize_of(c, "units")?,
-                    device,
-                ))
+                let (d_in, units) = (usize_of(c, "in_units")?, usize_of(c, "units")?);
+                Ok(layers::MyLinear::new(d_in, units, device))
             },
         )
         .register::<layers::LazyLinear<B>>(

@@ -80,13 +80,17 @@ fn targets(dir: &Path) -> Vec<Target> {
     // An optimizer-state seed file, written by the library itself.
     let adam_seed = dir.join("seed.adam");
     if !adam_seed.exists() {
+        // One Adam step, so that the state holds moments for every parameter.
         let model = net();
-        d2l_io::save_optimizer(
-            &adam_seed,
-            &AdamConfig::new().init::<Autodiff<NdArray>, Sequential<Autodiff<NdArray>>>(),
+        let x = burn::tensor::Tensor::<Autodiff<NdArray>, 2>::ones([2, 4], &Default::default());
+        let grads = burn::optim::GradientsParams::from_grads(
+            model.forward(x).expect("forward").sum().backward(),
             &model,
-        )
-        .expect("seed");
+        );
+        let mut adam = AdamConfig::new().init::<Autodiff<NdArray>, Sequential<Autodiff<NdArray>>>();
+        let model = burn::optim::Optimizer::step(&mut adam, 1e-2, model, grads);
+        d2l_io::save_optimizer(&adam_seed, burn::optim::Optimizer::to_record(&adam), &model)
+            .expect("seed");
     }
     let model_seed = dir.join("seed-model.safetensors");
     if !model_seed.exists() {
@@ -123,12 +127,10 @@ fn targets(dir: &Path) -> Vec<Target> {
         ),
         ("load_optimizer", adam_seed, "adam", |p| {
             let model = net();
-            drop(load_optimizer(
-                p,
-                AdamConfig::new().init::<Autodiff<NdArray>, Sequential<Autodiff<NdArray>>>(),
-                &model,
-                &Default::default(),
-            ));
+            let adam = AdamConfig::new().init::<Autodiff<NdArray>, Sequential<Autodiff<NdArray>>>();
+            if let Ok(record) = load_optimizer(p, &model, &Default::default()) {
+                drop(burn::optim::Optimizer::load_record(adam, record));
+            }
         }),
     ]
 }

@@ -53,13 +53,13 @@ backend_test! {
             first = step(first, &mut |n, g| adam.step(1e-2, n, g));
         }
         save_state(dir.join("mid.safetensors"), &first).expect("save");
-        save_optimizer(dir.join("mid.adam"), &adam, &first).expect("save optimizer");
+        save_optimizer(dir.join("mid.adam"), adam.to_record(), &first).expect("save optimizer");
         drop((first, adam));
 
         // A fresh process: new parameter ids, new optimizer; load both, three more steps.
         let mut resumed = net::<Ad<B>>(device);
         load_state(dir.join("mid.safetensors"), &mut resumed, true).expect("load");
-        let mut adam = load_optimizer(dir.join("mid.adam"), AdamConfig::new().init(), &resumed, device).expect("load optimizer");
+        let mut adam = AdamConfig::new().init().load_record(load_optimizer(dir.join("mid.adam"), &resumed, device).expect("load optimizer"));
         for _ in 0..3 {
             resumed = step(resumed, &mut |n, g| adam.step(1e-2, n, g));
         }
@@ -75,7 +75,8 @@ backend_test! {
         assert_ne!(state_tensors(&cold.valid()), state_tensors(&straight.valid()));
         // A corrupted optimizer file is a typed error.
         std::fs::write(dir.join("bad.adam"), b"\x92\x01\x02 not a record").expect("write");
-        let err = load_optimizer(dir.join("bad.adam"), AdamConfig::new().init(), &cold, device).map(drop).expect_err("bad file");
+        let adam = AdamConfig::new().init::<Ad<B>, Sequential<Ad<B>>>();
+        let err = load_optimizer(dir.join("bad.adam"), &cold, device).map(|r| drop(adam.load_record(r))).expect_err("bad file");
         assert!(err.to_string().contains("bad.adam"), "{err}");
     }
 }
