@@ -79,7 +79,7 @@ pub fn save_optimizer<B: AutodiffBackend, T: Record<B>>(
 /// # use burn::backend::{Autodiff, NdArray};
 /// # use burn::optim::{AdamConfig, Optimizer};
 /// # let net = d2l_blocks::Sequential::<Autodiff<NdArray>>::new();
-/// let adam = AdamConfig::new().init();
+/// let adam = AdamConfig::new().init::<Autodiff<NdArray>, d2l_blocks::Sequential<Autodiff<NdArray>>>();
 /// let adam = adam.load_record(d2l_io::load_optimizer("ckpt.adam", &net, &Default::default())?);
 /// # Ok::<(), d2l_io::IoError>(())
 /// ```
