@@ -17,13 +17,15 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use burn::nn::{Dropout, DropoutConfig, Gelu, Linear, LinearConfig, Relu, Sigmoid, Tanh};
+use burn::nn::{
+    Dropout, DropoutConfig, Gelu, Initializer, Linear, LinearConfig, Relu, Sigmoid, Tanh,
+};
 use burn::tensor::backend::Backend;
 use d2l_blocks::path::join;
 use d2l_blocks::{Block, Identity, Sequential, Shared};
 use serde::{Deserialize, Serialize};
 
-use crate::{IoError, file, load_state, state_tensors};
+use crate::{IoError, TensorMap, file, state_tensors};
 
 /// The metadata key of the architecture in a safetensors header.
 pub const ARCH_KEY: &str = "d2l.architecture";
@@ -169,17 +171,23 @@ impl<B: Backend> Registry<B> {
     }
 
     /// A new block of architecture `arch` on `device` (parameters freshly initialized).
+    ///
+    /// Sizes come from the file, never from the architecture alone: a `Linear` must match the
+    /// shapes of its tensors in `tensors`, and the numbers in a registered type's configuration
+    /// may not exceed [`config_bound`] — so a corrupted architecture cannot ask for a huge
+    /// allocation. A builder that panics is an error, not a crash.
     fn build_at(
         &self,
         arch: &Arch,
         path: &str,
+        tensors: &TensorMap,
         device: &B::Device,
     ) -> Result<Box<dyn Block<B>>, String> {
         Ok(match arch {
             Arch::Sequential { children } => {
                 let mut seq = Sequential::new();
                 for (name, child) in children {
-                    let block = self.build_at(child, &join(path, name), device)?;
+                    let block = self.build_at(child, &join(path, name), tensors, device)?;
                     seq.push_named_boxed(name.clone(), block)
                         .map_err(|e| e.to_string())?;
                 }
@@ -189,11 +197,26 @@ impl<B: Backend> Registry<B> {
                 d_input,
                 d_output,
                 bias,
-            } => Box::new(
-                LinearConfig::new(*d_input, *d_output)
-                    .with_bias(*bias)
-                    .init::<B>(device),
-            ),
+            } => {
+                let shape = |key: &str| tensors.get(&join(path, key)).map(|t| t.shape.to_vec());
+                let fits = shape("weight") == Some(vec![*d_output, *d_input])
+                    && (!*bias || shape("bias") == Some(vec![*d_output]));
+                if !fits {
+                    return Err(format!(
+                        "block `{path}`: Linear({d_input}, {d_output}) does not match the file's tensors (weight {:?}, bias {:?})",
+                        shape("weight"),
+                        shape("bias")
+                    ));
+                }
+                // Zeros: the values come from the file next (and Burn's default init fails on
+                // a zero fan-in).
+                Box::new(
+                    LinearConfig::new(*d_input, *d_output)
+                        .with_bias(*bias)
+                        .with_initializer(Initializer::Zeros)
+                        .init::<B>(device),
+                )
+            }
             Arch::Relu => Box::new(Relu::new()),
             Arch::Sigmoid => Box::new(Sigmoid::new()),
             Arch::Tanh => Box::new(Tanh::new()),
@@ -211,10 +234,39 @@ impl<B: Backend> Registry<B> {
                 let &index = self.by_name.get(name).ok_or_else(|| {
                     format!("block `{path}` is a `{name}`, which the registry does not know")
                 })?;
-                (self.custom[index].2)(config, device)
+                let bound = config_bound(tensors);
+                if let Some(n) = numbers(config).find(|n| *n > bound as f64) {
+                    return Err(format!(
+                        "block `{path}` ({name}): configuration number {n} exceeds {bound}, the bound this file allows"
+                    ));
+                }
+                let build = &self.custom[index].2;
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(config, device)))
+                    .unwrap_or_else(|_| Err("its builder panicked".into()))
                     .map_err(|e| format!("block `{path}` ({name}): {e}"))?
             }
         })
+    }
+}
+
+/// The largest number a registered type's configuration may hold when loaded from a file
+/// with these tensors: the file's largest dimension, and at least 4096.
+pub fn config_bound(tensors: &TensorMap) -> usize {
+    tensors
+        .values()
+        .flat_map(|t| t.shape.to_vec())
+        .max()
+        .unwrap_or(0)
+        .max(4096)
+}
+
+/// Every number in a JSON value.
+fn numbers(value: &serde_json::Value) -> Box<dyn Iterator<Item = f64> + '_> {
+    match value {
+        serde_json::Value::Number(n) => Box::new(n.as_f64().into_iter()),
+        serde_json::Value::Array(items) => Box::new(items.iter().flat_map(numbers)),
+        serde_json::Value::Object(map) => Box::new(map.values().flat_map(numbers)),
+        _ => Box::new(std::iter::empty()),
     }
 }
 
@@ -273,13 +325,14 @@ pub fn load_model<B: Backend>(
     if !matches!(arch, Arch::Sequential { .. }) {
         return Err(arch_error(path, "the top block is not a Sequential".into()));
     }
+    let tensors = file::read(path)?;
     let built = registry
-        .build_at(&arch, "", device)
+        .build_at(&arch, "", &tensors, device)
         .map_err(|reason| arch_error(path, reason))?;
     let mut net = *built
         .into_any()
         .downcast::<Sequential<B>>()
         .map_err(|_| arch_error(path, "the top block is not a Sequential".into()))?;
-    load_state(path, &mut net, true)?;
+    crate::apply_state(path, &tensors, &mut net, true)?;
     Ok(net)
 }
