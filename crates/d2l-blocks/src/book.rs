@@ -5,7 +5,7 @@
 //! `d2l-layers` brings `LazyLinear` back.
 
 use burn::module::Module;
-use burn::nn::{Linear, LinearConfig, Relu};
+use burn::nn::{Initializer, Linear, LinearConfig, Relu};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, ElementConversion, Tensor};
 
@@ -326,4 +326,30 @@ pub fn tied<B: Backend>(device: &B::Device) -> (Sequential<B>, Shared<B>) {
         .add(Relu::new())
         .add(LinearConfig::new(8, 1).init(device));
     (net, shared)
+}
+
+/// A `Linear(d_in, d_out)` whose every weight and bias equals `value`: a layer whose outputs a
+/// reader can compute by hand (tests, doc examples).
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// use d2l_blocks::Sequential;
+/// use d2l_blocks::book::constant_linear;
+///
+/// let device = Default::default();
+/// let net = Sequential::<NdArray>::new().add(constant_linear(2, 1, 1.0, &device));
+/// // 1·1 + 1·1 + 1 = 3
+/// let y = net.forward(Tensor::<NdArray, 2>::ones([1, 2], &device)).unwrap();
+/// assert_eq!(y.into_data().to_vec::<f32>().unwrap(), vec![3.0]);
+/// ```
+pub fn constant_linear<B: Backend>(
+    d_in: usize,
+    d_out: usize,
+    value: f64,
+    device: &B::Device,
+) -> Linear<B> {
+    LinearConfig::new(d_in, d_out)
+        .with_initializer(Initializer::Constant { value })
+        .init(device)
 }

@@ -1,26 +1,15 @@
 //! §5.5.2: model parameters — save, load into a fresh model, identical outputs; strict,
 //! transactional loading; ties.
 
-use burn::nn::{Initializer, Linear, LinearConfig, Relu};
+use burn::nn::{Linear, Relu};
 use burn::tensor::{Distribution, Tensor, TensorData};
 use d2l_blocks::Sequential;
-use d2l_blocks::book::{Mlp, tied};
+use d2l_blocks::book::{Mlp, constant_linear, tied};
 use d2l_device::backend_test;
 use d2l_io::{IoError, load_state, load_tensors, save_state, save_tensors, state_tensors};
 use d2l_params::{Parameters, edit_param};
 
 use crate::scratch;
-
-fn linear<B: burn::tensor::backend::Backend>(
-    d_in: usize,
-    d_out: usize,
-    value: f64,
-    device: &B::Device,
-) -> Linear<B> {
-    LinearConfig::new(d_in, d_out)
-        .with_initializer(Initializer::Constant { value })
-        .init(device)
-}
 
 backend_test! {
     fn a_saved_mlp_loads_into_a_fresh_one_with_identical_outputs<B>(device) {
@@ -42,7 +31,7 @@ backend_test! {
     fn files_use_pytorch_keys_and_orientation<B>(device) {
         let dir = scratch(&format!("orientation-{}", B::KIND));
         // Burn stores Linear(3, 2)'s weight as [3, 2]; the file holds PyTorch's [2, 3].
-        let mut net = Sequential::<B>::new().add(linear(3, 2, 0.0, device)).add(Relu::new());
+        let mut net = Sequential::<B>::new().add(constant_linear(3, 2, 0.0, device)).add(Relu::new());
         edit_param(&mut net, "0.weight", |w: Tensor<B, 2>| {
             Tensor::from_floats([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], &w.device())
         }).expect("edit");
@@ -57,7 +46,7 @@ backend_test! {
 backend_test! {
     fn a_failed_load_names_every_problem_and_changes_nothing<B>(device) {
         let dir = scratch(&format!("strict-{}", B::KIND));
-        let mut net = Sequential::<B>::new().add(linear(4, 2, 1.0, device)).add(Relu::new()).add(linear(2, 1, 1.0, device));
+        let mut net = Sequential::<B>::new().add(constant_linear(4, 2, 1.0, device)).add(Relu::new()).add(constant_linear(2, 1, 1.0, device));
         let before = state_tensors(&net);
         save_tensors(dir.join("bad.safetensors"), [
             ("0.weight", TensorData::new(vec![9.0f32; 8], [2, 4])),          // fits
@@ -121,7 +110,7 @@ backend_test! {
 backend_test! {
     fn other_float_precisions_convert_on_load<B>(device) {
         let dir = scratch(&format!("f64-{}", B::KIND));
-        let mut net = Sequential::<B>::new().add(linear(2, 1, 0.0, device));
+        let mut net = Sequential::<B>::new().add(constant_linear(2, 1, 0.0, device));
         save_tensors(dir.join("f64.safetensors"), [
             ("0.weight", TensorData::new(vec![0.5f64, -1.5], [1, 2])),
             ("0.bias", TensorData::new(vec![2.0f64], [1])),

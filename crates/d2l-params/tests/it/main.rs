@@ -4,22 +4,10 @@ mod access;
 mod init;
 mod parity;
 
-use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::backend::Backend;
 use burn::tensor::{TensorData, Tolerance};
 use d2l_blocks::Sequential;
-
-/// A `Linear(d_in, d_out)` with every weight and bias equal to `value`.
-pub fn constant_linear<B: Backend>(
-    d_in: usize,
-    d_out: usize,
-    value: f64,
-    device: &B::Device,
-) -> Linear<B> {
-    LinearConfig::new(d_in, d_out)
-        .with_initializer(Initializer::Constant { value })
-        .init(device)
-}
+pub use d2l_blocks::book::constant_linear;
 
 /// The book's `rgnet`, with the two `block1`s the PyTorch fixtures use.
 pub fn rgnet<B: Backend>(device: &B::Device) -> Sequential<B> {
