@@ -147,20 +147,76 @@ pub fn transpose_data(data: &TensorData) -> TensorData {
     let &[rows, cols] = data.shape.as_slice() else {
         return data.clone();
     };
-    let size = data.dtype.size();
     let src = data.as_bytes();
-    let mut out = vec![0u8; src.len()];
-    // Blocks of 32×32 elements keep both sides in cache.
-    const BLOCK: usize = 32;
-    for i0 in (0..rows).step_by(BLOCK) {
-        for j0 in (0..cols).step_by(BLOCK) {
-            for i in i0..(i0 + BLOCK).min(rows) {
-                for j in j0..(j0 + BLOCK).min(cols) {
+    let mut out = zeroed_bytes(src.len(), data.dtype);
+    transpose_bytes(src, rows, cols, data.dtype.size(), &mut out);
+    TensorData::from_bytes(out, [cols, rows], data.dtype)
+}
+
+/// `len` zero bytes aligned for elements of `dtype`, so that a backend can take them as its
+/// storage without a copy (bytes from a `Vec<u8>` are copied to be aligned). Fresh zeroed
+/// memory from the allocator costs no pass over it.
+///
+/// ```
+/// use burn::tensor::DType;
+///
+/// let bytes = d2l_blocks::tensor::zeroed_bytes(8, DType::F32);
+/// assert_eq!(&bytes[..], &[0u8; 8]);
+/// assert_eq!(bytes.align() % 4, 0);
+/// ```
+pub fn zeroed_bytes(len: usize, dtype: burn::tensor::DType) -> burn::tensor::Bytes {
+    use burn::tensor::Bytes;
+    match dtype.size() {
+        8 if len % 8 == 0 => Bytes::from_elems(vec![0u64; len / 8]),
+        4 if len % 4 == 0 => Bytes::from_elems(vec![0u32; len / 4]),
+        2 if len % 2 == 0 => Bytes::from_elems(vec![0u16; len / 2]),
+        _ => Bytes::from_elems(vec![0u8; len]),
+    }
+}
+
+/// Writes the transpose of the row-major `rows × cols` matrix of `size`-byte elements in `src`
+/// into `out` (row-major `cols × rows`), in tiles that keep both sides in cache. Both slices
+/// hold `rows * cols * size` bytes; extra bytes are left alone.
+///
+/// ```
+/// let src = [1u8, 2, 3, 4, 5, 6]; // 2 × 3 of 1-byte elements
+/// let mut out = [0u8; 6];
+/// d2l_blocks::tensor::transpose_bytes(&src, 2, 3, 1, &mut out);
+/// assert_eq!(out, [1, 4, 2, 5, 3, 6]);
+/// ```
+pub fn transpose_bytes(src: &[u8], rows: usize, cols: usize, size: usize, out: &mut [u8]) {
+    match size {
+        1 => transpose_elements::<1>(src, out, rows, cols),
+        2 => transpose_elements::<2>(src, out, rows, cols),
+        4 => transpose_elements::<4>(src, out, rows, cols),
+        8 => transpose_elements::<8>(src, out, rows, cols),
+        size => {
+            for i in 0..rows {
+                for j in 0..cols {
                     let (from, to) = ((i * cols + j) * size, (j * rows + i) * size);
                     out[to..to + size].copy_from_slice(&src[from..from + size]);
                 }
             }
         }
     }
-    TensorData::from_bytes_vec(out, [cols, rows], data.dtype)
+}
+
+/// `src` (`rows × cols` elements of `N` bytes, row-major) transposed into `out`, in tiles
+/// that keep both sides in cache.
+fn transpose_elements<const N: usize>(src: &[u8], out: &mut [u8], rows: usize, cols: usize) {
+    const TILE: usize = 32;
+    let (src, _) = src.as_chunks::<N>();
+    let (out, _) = out.as_chunks_mut::<N>();
+    for i0 in (0..rows).step_by(TILE) {
+        let i1 = (i0 + TILE).min(rows);
+        for j0 in (0..cols).step_by(TILE) {
+            let j1 = (j0 + TILE).min(cols);
+            for j in j0..j1 {
+                let column = &mut out[j * rows + i0..j * rows + i1];
+                for (i, slot) in (i0..i1).zip(column) {
+                    *slot = src[i * cols + j];
+                }
+            }
+        }
+    }
 }

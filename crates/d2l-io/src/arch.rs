@@ -25,7 +25,8 @@ use d2l_blocks::path::join;
 use d2l_blocks::{Block, Identity, Sequential, Shared};
 use serde::{Deserialize, Serialize};
 
-use crate::{IoError, TensorMap, file, state_tensors};
+use crate::{IoError, TensorMap, file};
+use d2l_params::Parameters as _;
 
 /// The metadata key of the architecture in a safetensors header.
 pub const ARCH_KEY: &str = "d2l.architecture";
@@ -294,9 +295,10 @@ pub fn save_model<B: Backend>(
         .arch_at(net, "")
         .map_err(|reason| arch_error(path, reason))?;
     let json = serde_json::to_string(&arch).map_err(|e| arch_error(path, e.to_string()))?;
+    let views = net.state_dict();
     file::write_with_metadata(
         path,
-        &state_tensors(net),
+        crate::state::pending(&views),
         HashMap::from([(ARCH_KEY.to_owned(), json)]),
     )
 }

@@ -8,8 +8,9 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{DType, TensorData};
 use d2l_blocks::path::Visitable;
 use d2l_blocks::tensor;
-use d2l_params::{Parameters, closest, replace_params};
+use d2l_params::{Parameters, StateDict, closest, replace_params};
 
+use crate::file::{Chunk, Pending, SafetensorsFile};
 use crate::{IoError, LoadReport, Mismatch, TensorMap, file};
 
 /// Every parameter position of `module` by its PyTorch key, in PyTorch's orientation (a
@@ -52,7 +53,27 @@ pub fn save_state<B: Backend, T: Visitable<B> + ?Sized>(
     path: impl AsRef<Path>,
     module: &T,
 ) -> Result<(), IoError> {
-    file::write(path.as_ref(), &state_tensors(module))
+    let views = module.state_dict();
+    file::write_with_metadata(path.as_ref(), pending(&views), HashMap::new())
+}
+
+/// Every parameter position of `views` as a tensor to write: each is read back to the host
+/// (and transposed to PyTorch's orientation) only when the writer reaches it, so a save holds
+/// at most two parameters' bytes on the host at a time.
+pub(crate) fn pending<B: Backend>(views: &StateDict<B>) -> Vec<Pending<'_>> {
+    views
+        .iter()
+        .map(|view| Pending {
+            key: view.key().to_owned(),
+            dtype: view.dtype(),
+            shape: view.shape(),
+            bytes: Box::new(move || match view.tensor::<2>() {
+                // Transposed by the writer, into a buffer it reuses.
+                Ok(weight) if view.is_transposed() => Chunk::Transpose(weight.into_data()),
+                _ => Chunk::Owned(view.data()),
+            }),
+        })
+        .collect()
 }
 
 /// Loads parameters from a safetensors or PyTorch state-dict file into `module` by PyTorch
@@ -76,27 +97,105 @@ pub fn load_state<B: Backend, M: Module<B> + 'static>(
     strict: bool,
 ) -> Result<LoadReport, IoError> {
     let path = path.as_ref();
-    let tensors = file::read(path)?;
-    apply_state(path, &tensors, module, strict)
+    if file::is_pytorch_file(path)? {
+        let tensors = file::read(path)?;
+        apply_state(path, &tensors, module, strict)
+    } else {
+        // Straight from the file: each value is read once, into the buffer that becomes the
+        // parameter.
+        load_from(path, &SafetensorsFile::open(path)?, module, strict)
+    }
+}
+
+/// Where a load's values come from: tensors in memory, or a safetensors file read tensor by
+/// tensor.
+trait Source: Sync {
+    /// The dtype and shape of `key`.
+    fn meta(&self, key: &str) -> Option<(DType, &[usize])>;
+    /// Every key.
+    fn keys(&self) -> Vec<&str>;
+    /// Whether `a` and `b` hold the same dtype, shape and values.
+    fn same(&self, a: &str, b: &str) -> Result<bool, IoError>;
+    /// The value of `key` (present), transposed from PyTorch's orientation to Burn's if
+    /// `transposed` (on the host, into Burn's contiguous layout: the loaded model computes bit
+    /// for bit what the saved one did). `scratch` is a buffer to reuse between calls.
+    fn value(
+        &self,
+        key: &str,
+        transposed: bool,
+        scratch: &mut Vec<u8>,
+    ) -> Result<TensorData, IoError>;
+}
+
+impl Source for TensorMap {
+    fn meta(&self, key: &str) -> Option<(DType, &[usize])> {
+        self.get(key).map(|d| (d.dtype, d.shape.as_slice()))
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.keys().map(String::as_str).collect()
+    }
+    fn same(&self, a: &str, b: &str) -> Result<bool, IoError> {
+        Ok(self.get(a) == self.get(b))
+    }
+    fn value(&self, key: &str, transposed: bool, _: &mut Vec<u8>) -> Result<TensorData, IoError> {
+        let data = &self[key];
+        Ok(if transposed {
+            tensor::transpose_data(data)
+        } else {
+            data.clone()
+        })
+    }
+}
+
+impl Source for SafetensorsFile {
+    fn meta(&self, key: &str) -> Option<(DType, &[usize])> {
+        self.tensors.get(key).map(|t| (t.dtype, t.shape.as_slice()))
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.tensors.keys().map(String::as_str).collect()
+    }
+    fn same(&self, a: &str, b: &str) -> Result<bool, IoError> {
+        let (Some(x), Some(y)) = (self.tensors.get(a), self.tensors.get(b)) else {
+            return Ok(false);
+        };
+        Ok(x.dtype == y.dtype && x.shape == y.shape && self.data(x)? == self.data(y)?)
+    }
+    fn value(
+        &self,
+        key: &str,
+        transposed: bool,
+        scratch: &mut Vec<u8>,
+    ) -> Result<TensorData, IoError> {
+        let stored = &self.tensors[key];
+        let (true, &[rows, cols]) = (transposed, stored.shape.as_slice()) else {
+            return self.data(stored);
+        };
+        scratch.resize(SafetensorsFile::len(stored), 0);
+        self.read_into(stored, scratch)?;
+        let mut out = tensor::zeroed_bytes(scratch.len(), stored.dtype);
+        tensor::transpose_bytes(scratch, rows, cols, stored.dtype.size(), &mut out);
+        Ok(TensorData::from_bytes(out, [cols, rows], stored.dtype))
+    }
 }
 
 /// Lets the lazy layers of a `Sequential` create their parameters from the file's shapes
 /// (PyTorch's `[out, in]` turned into the Burn `[in, out]` a lazy `Linear` expects), so a fresh
 /// lazy network loads like an eager one.
-fn materialize<B: Backend, M: Module<B> + 'static>(tensors: &TensorMap, module: &M) {
+fn materialize<B: Backend, M: Module<B> + 'static>(source: &dyn Source, module: &M) {
     let Some(net) = (module as &dyn std::any::Any).downcast_ref::<d2l_blocks::Sequential<B>>()
     else {
         return;
     };
-    let shapes: Vec<(String, Vec<usize>)> = tensors
-        .iter()
-        .map(|(key, data)| {
-            let mut shape = data.shape.to_vec();
+    let shapes: Vec<(String, Vec<usize>)> = source
+        .keys()
+        .into_iter()
+        .filter_map(|key| {
+            let mut shape = source.meta(key)?.1.to_vec();
             if shape.len() == 2 && key.rsplit(d2l_blocks::path::SEPARATOR).next() == Some("weight")
             {
                 shape.reverse();
             }
-            (key.clone(), shape)
+            Some((key.to_owned(), shape))
         })
         .collect();
     d2l_blocks::Forward::materialize_for(net, &shapes);
@@ -120,46 +219,99 @@ pub fn apply_state<B: Backend, M: Module<B> + 'static>(
     module: &mut M,
     strict: bool,
 ) -> Result<LoadReport, IoError> {
+    load_from(source, tensors, module, strict)
+}
+
+/// The values of `plan` (`(first key, key in the file, transposed)`) by first key, read on two
+/// threads (copying and transposing into fresh memory is what a load spends its time on).
+fn read_values(
+    tensors: &dyn Source,
+    plan: Vec<(&str, &str, bool)>,
+) -> Result<HashMap<String, TensorData>, IoError> {
+    const THREADS: usize = 2;
+    let mut lanes: [Vec<(&str, &str, bool)>; THREADS] = Default::default();
+    for (i, item) in plan.into_iter().enumerate() {
+        lanes[i % THREADS].push(item);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = lanes
+            .into_iter()
+            .map(|lane| {
+                scope.spawn(move || {
+                    let mut scratch = Vec::new();
+                    lane.into_iter()
+                        .map(|(first, key, transposed)| {
+                            Ok((
+                                first.to_owned(),
+                                tensors.value(key, transposed, &mut scratch)?,
+                            ))
+                        })
+                        .collect::<Result<Vec<_>, IoError>>()
+                })
+            })
+            .collect();
+        let mut values = HashMap::new();
+        for handle in handles {
+            let lane = handle.join().map_err(|_| IoError::Io {
+                path: Default::default(),
+                source: std::io::Error::other("a reader thread panicked"),
+            })??;
+            values.extend(lane);
+        }
+        Ok(values)
+    })
+}
+
+/// The load: check every key against `tensors`, read the values, then install them all.
+fn load_from<B: Backend, M: Module<B> + 'static>(
+    source: &Path,
+    tensors: &dyn Source,
+    module: &mut M,
+    strict: bool,
+) -> Result<LoadReport, IoError> {
     materialize(tensors, module);
     let views = module.state_dict();
     let mut report = LoadReport::default();
-    // The first key of each parameter (what `replace_params` offers it under) and its value.
+    // The first key of each parameter (what `replace_params` offers it under), the key its
+    // value comes from, and whether it is transposed.
     let mut first_key: HashMap<ParamId, &str> = HashMap::new();
-    let mut chosen: HashMap<ParamId, (&str, &TensorData)> = HashMap::new();
-    let mut plan: HashMap<String, (TensorData, bool)> = HashMap::new();
+    let mut chosen: HashMap<ParamId, &str> = HashMap::new();
+    let mut plan: Vec<(&str, &str, bool)> = Vec::new();
     for view in views.iter() {
         let key = view.key();
         first_key.entry(view.id()).or_insert(key);
-        let Some(data) = tensors.get(key) else {
+        let Some((dtype, file_shape)) = tensors.meta(key) else {
             report.missing.push(key.to_owned());
             continue;
         };
         let shape = view.shape();
-        if !is_float(data.dtype) || data.shape.as_slice() != shape.as_slice() {
+        if !is_float(dtype) || file_shape != shape.as_slice() {
             report.mismatched.push(Mismatch {
                 key: key.to_owned(),
                 expected: format!("shape {shape:?} (float)"),
-                actual: format!("shape {:?} ({:?})", data.shape.to_vec(), data.dtype),
+                actual: format!("shape {file_shape:?} ({dtype:?})"),
             });
             continue;
         }
         match chosen.get(&view.id()) {
-            Some((other, value)) if *value != data => {
+            Some(other) if !tensors.same(other, key)? => {
                 report.untied.push(((*other).to_owned(), key.to_owned()))
             }
             Some(_) => {}
             None => {
-                chosen.insert(view.id(), (key, data));
+                chosen.insert(view.id(), key);
                 let first = first_key.get(&view.id()).copied().unwrap_or(key);
-                plan.insert(first.to_owned(), (data.clone(), view.is_transposed()));
+                plan.push((first, key, view.is_transposed()));
             }
         }
         report.loaded.push(key.to_owned());
     }
     let model_keys: HashSet<&str> = views.iter().map(|v| v.key()).collect();
-    for key in tensors.keys().filter(|k| !model_keys.contains(k.as_str())) {
-        let near = closest(key, model_keys.iter().copied()).into_iter().next();
-        report.unexpected.push((key.clone(), near));
+    for key in tensors.keys() {
+        if !model_keys.contains(key) {
+            let near = closest(key, model_keys.iter().copied()).into_iter().next();
+            report.unexpected.push((key.to_owned(), near));
+        }
     }
     report.unexpected.sort();
     if !report.is_consistent() || (strict && !report.is_clean()) {
@@ -169,18 +321,14 @@ pub fn apply_state<B: Backend, M: Module<B> + 'static>(
             report,
         });
     }
+    // Every value read before anything changes: a read error leaves the model as it was.
+    let mut values = read_values(tensors, plan)?;
+    // The views hold the old parameters too; only the module should.
+    drop(views);
     replace_params(module, |info, value| {
-        let Some((data, transposed)) = plan.remove(&info.key) else {
-            return Ok(None);
-        };
-        // Transposed on the host: the parameter gets Burn's contiguous layout, as when it was
-        // saved, so the loaded model computes bit for bit the same.
-        let data = if transposed {
-            tensor::transpose_data(&data)
-        } else {
-            data
-        };
-        Ok(Some(tensor::from_data::<B>(data, &tensor::device(&value))))
+        Ok(values
+            .remove(&info.key)
+            .map(|data| tensor::from_data::<B>(data, &tensor::device(&value))))
     })
     .map_err(|err| IoError::Param {
         path: source.to_owned(),

@@ -44,6 +44,11 @@ impl<B: Backend> ParamView<B> {
         shape
     }
 
+    /// The element type of the stored values (what [`data`](Self::data) returns).
+    pub fn dtype(&self) -> burn::tensor::DType {
+        self.value.dtype()
+    }
+
     /// Number of elements.
     pub fn numel(&self) -> usize {
         self.value.shape().num_elements()
