@@ -522,7 +522,7 @@ fn stream(
     fail: &(dyn Fn(&str, String) + Sync),
 ) -> std::io::Result<()> {
     use std::sync::mpsc::{channel, sync_channel};
-    const LANES: usize = 2;
+    const LANES: usize = 1;
     let syncing = file.try_clone()?;
     let mut lanes: [Vec<(Pending<'_>, usize)>; LANES] = Default::default();
     for (i, (pending, &len)) in tensors.into_iter().zip(expected).enumerate() {

@@ -69,7 +69,9 @@ pub(crate) fn pending<B: Backend>(views: &StateDict<B>) -> Vec<Pending<'_>> {
             shape: view.shape(),
             bytes: Box::new(move || match view.tensor::<2>() {
                 // Transposed by the writer, into a buffer it reuses.
-                Ok(weight) if view.is_transposed() => Chunk::Transpose(weight.into_data()),
+                Ok(weight) if view.is_transposed() => {
+                    Chunk::Transpose(tensor::to_data(&weight.into_primitive()))
+                }
                 _ => Chunk::Owned(view.data()),
             }),
         })
