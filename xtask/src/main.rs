@@ -21,7 +21,7 @@ commands:
       run the whole test suite once per backend and print a summary table; a backend
       without a driver is skipped (with the install hint), or fails if --require names it
   bench <name> [args…]
-      run a benchmark in release mode (names: devices, blocks, layers, params, io)
+      run a benchmark in release mode (names: train, devices, blocks, layers, params, io)
   fuzz [--seconds N] [--seed S]
       run d2l-io's loader fuzz targets for N seconds each (stable Rust; default 30)
   help
