@@ -1,6 +1,6 @@
 //! The chapter's tour: every implemented section of D2L chapter 5, in book order.
 //!
-//! Run: `cargo run --release --example tour`. The backend is the default CPU one (ndarray);
+//! Run: `cargo run --release --example tour`. The backend is the default CPU one (flex);
 //! with more backends compiled in, `D2L_BACKEND` picks one.
 
 #[path = "../sec5_1_layers_and_blocks/main.rs"]

@@ -11,7 +11,8 @@
 //!
 //! Every timed step reads the loss (or the output) back to the host, as a training loop that
 //! logs its loss does, which also synchronizes GPU backends. Table on stdout, plot in
-//! `target/bench/train.svg`.
+//! `target/bench/train.svg`. `--quick` runs fewer repetitions; `--only <backend> <case>` runs
+//! one case 2000 times (for `perf record`).
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -383,6 +384,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     let quick = args.iter().any(|a| a == "--quick");
+    // `--only <backend> <case key>`: one case, repeated (for `perf record`); no twin, no table.
+    if let Some(i) = args.iter().position(|a| a == "--only") {
+        let kind = BackendKind::ALL
+            .into_iter()
+            .find(|k| Some(k.name()) == args.get(i + 1).map(String::as_str))
+            .ok_or("--only <backend> <case>")?;
+        let case = CASES
+            .into_iter()
+            .find(|c| Some(c.key) == args.get(i + 2).map(String::as_str))
+            .ok_or("unknown case")?;
+        let (seq, derived) = run_on(kind, Measure { case, reps: 2000 })?;
+        println!(
+            "{kind} {}: Sequential {}, derive {}",
+            case.label(),
+            ms(seq),
+            ms(derived)
+        );
+        return Ok(());
+    }
     let rounds = if quick { 1 } else { 3 };
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut twin = match Twin::start(threads) {

@@ -10,7 +10,7 @@
 //! | 5.5     | [`io`]      | `d2l-io`     |
 //! | 5.6     | [`device`]  | `d2l-device` |
 //!
-//! Backends are cargo features: `ndarray` (default), `flex`, `wgpu`, `cuda`; with several
+//! Backends are cargo features: `flex` (default), `ndarray`, `wgpu`, `cuda`; with several
 //! compiled in, `D2L_BACKEND` picks one at run time ([`device::backend`]).
 //!
 //! ```
@@ -29,8 +29,8 @@ use d2l_device::backend::{BackendTask, run_selected};
 /// `?` works on every call.
 pub type Result<T = (), E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
 
-/// Runs an example's body on the backend `D2L_BACKEND` selects (the first compiled one,
-/// ndarray by default): the one place examples pick their backend.
+/// Runs an example's body on the backend `D2L_BACKEND` selects (else flex where compiled,
+/// flex by default): the one place examples pick their backend.
 ///
 /// An example states its body once, generic over the backend, as a
 /// [`BackendTask`](device::backend::BackendTask) — closures cannot be generic, and the same
