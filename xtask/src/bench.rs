@@ -49,7 +49,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let Some(&(_, package, target, features)) = BENCHES.iter().find(|b| b.0 == name) else {
         return Err(format!("unknown benchmark `{name}` (expected {})", names()));
     };
-    let status = crate::cargo()
+    let mut command = crate::cargo();
+    crate::quiet_vulkan(&mut command);
+    let status = command
         .args([
             "bench",
             "--package",

@@ -6,8 +6,10 @@
 //!   that cannot run here is skipped with the install hint unless `--require` names it.
 //! - `bench <devices|blocks|…>`: a named benchmark in release mode.
 //! - `fuzz [--seconds N]`: d2l-io's loader fuzz targets for N seconds each.
+//! - `book [--no-run]`: capture the examples' output and build the mdBook into `target/book`.
 
 mod bench;
+mod book;
 mod fuzz;
 mod test_all_backends;
 
@@ -22,6 +24,9 @@ commands:
       without a driver is skipped (with the install hint), or fails if --require names it
   bench <name> [args…]
       run a benchmark in release mode (names: train, devices, blocks, layers, params, io)
+  book [--no-run]
+      capture every section example's output and build the book (docs/book) into
+      target/book with mdbook (installed into target/tools if missing)
   fuzz [--seconds N] [--seed S]
       run d2l-io's loader fuzz targets for N seconds each (stable Rust; default 30)
   help
@@ -37,6 +42,7 @@ fn main() -> ExitCode {
         "test-all-backends" => test_all_backends::run(rest),
         "bench" => bench::run(rest),
         "fuzz" => fuzz::run(rest),
+        "book" => book::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -63,4 +69,20 @@ fn cargo() -> std::process::Command {
 fn workspace_root() -> std::path::PathBuf {
     let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// Gives `command` an `XDG_RUNTIME_DIR` if the environment has none: Mesa's Vulkan loader
+/// (lavapipe, under wgpu) complains on every device creation without one.
+fn quiet_vulkan(command: &mut std::process::Command) {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        let dir = std::env::temp_dir().join("d2l-xdg-runtime");
+        if std::fs::create_dir_all(&dir).is_ok() {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+            }
+            command.env("XDG_RUNTIME_DIR", dir);
+        }
+    }
 }

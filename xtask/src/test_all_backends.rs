@@ -165,18 +165,7 @@ fn test_command(extra: &[&str]) -> std::process::Command {
     command
         .args(["test", "--workspace", "--features", FEATURES])
         .args(extra);
-    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
-        // Mesa's Vulkan loader complains on every device creation without one.
-        let dir = std::env::temp_dir().join("d2l-xdg-runtime");
-        if std::fs::create_dir_all(&dir).is_ok() {
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
-            }
-            command.env("XDG_RUNTIME_DIR", dir);
-        }
-    }
+    crate::quiet_vulkan(&mut command);
     command
 }
 

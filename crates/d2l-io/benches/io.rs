@@ -3,13 +3,19 @@
 //! A state dict of ~420 MB (10 × `Linear(4096, 2560)`, f32): `save_state` (snapshot to host +
 //! safetensors serialization + atomic write with fsync), `load_state` into a fresh model
 //! (read, validate, convert, install), the part of a background checkpoint that stays on the
-//! compute path (`Checkpointer::save` returning), and the peak extra resident memory of a load.
+//! compute path (`Checkpointer::save` returning), and the peak extra resident memory of a load;
+//! then the step throughput of a training loop that checkpoints every N steps, in the
+//! background or blocking, against one that does not.
 //! GB/s are of the file's bytes; medians of the repetitions.
 
 use std::time::{Duration, Instant};
 
-use burn::nn::LinearConfig;
+use burn::backend::Autodiff;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::{LinearConfig, Relu};
+use burn::optim::{GradientsParams, Optimizer, SgdConfig};
 use burn::tensor::backend::Backend;
+use burn::tensor::{Distribution, Int, Tensor};
 use d2l_blocks::Sequential;
 use d2l_device::backend::{BackendKind, BackendTask, DeviceBackend, run_on};
 use d2l_io::{Checkpointer, load_state, save_state};
@@ -100,6 +106,61 @@ impl BackendTask for Bench {
     }
 }
 
+/// How a training loop checkpoints: never, through a [`Checkpointer`], or with a blocking
+/// [`save_state`].
+#[derive(Clone, Copy, PartialEq)]
+enum Checkpoints {
+    None,
+    Background,
+    Blocking,
+}
+
+/// `steps` SGD steps of a 1024-wide MLP (4 × `Linear(1024, 1024)`, 16 MB of parameters, batch
+/// 64) with a checkpoint every `every` steps; the wall time of the loop, including the final
+/// flush of pending background writes.
+struct Training {
+    steps: usize,
+    every: usize,
+    checkpoints: Checkpoints,
+}
+
+impl BackendTask for Training {
+    type Output = Duration;
+
+    fn run<B: DeviceBackend>(self, device: &B::Device) -> Duration {
+        type A<B> = Autodiff<B>;
+        let dir = std::env::temp_dir().join(format!("d2l-bench-train-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("ckpt.safetensors");
+        let mut net = (0..4).fold(Sequential::<A<B>>::new(), |net, i| {
+            let net = if i > 0 { net.add(Relu::new()) } else { net };
+            net.add(LinearConfig::new(1024, 1024).init(device))
+        });
+        let x = Tensor::<A<B>, 2>::random([64, 1024], Distribution::Default, device);
+        let y = Tensor::<A<B>, 1, Int>::random([64], Distribution::Uniform(0.0, 1024.0), device);
+        let loss_fn = CrossEntropyLossConfig::new().init(device);
+        let mut sgd = SgdConfig::new().init();
+        let mut writer = Checkpointer::new().expect("writer");
+        let start = Instant::now();
+        for step in 1..=self.steps {
+            let loss = loss_fn.forward(net.forward(x.clone()).expect("forward"), y.clone());
+            let grads = GradientsParams::from_grads(loss.backward(), &net);
+            net = sgd.step(0.01, net, grads);
+            if step % self.every == 0 {
+                match self.checkpoints {
+                    Checkpoints::None => {}
+                    Checkpoints::Background => writer.save(&path, &net).expect("queued"),
+                    Checkpoints::Blocking => save_state(&path, &net).expect("saved"),
+                }
+            }
+        }
+        writer.flush().expect("written");
+        let elapsed = start.elapsed();
+        let _ = std::fs::remove_dir_all(&dir);
+        elapsed
+    }
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (reps, layers) = if quick { (1, 2) } else { (3, 10) };
@@ -131,5 +192,55 @@ fn main() {
             }
             Err(err) => println!("| {kind} | skipped: {err} | | | | |"),
         }
+    }
+
+    // Training with checkpoints: rounds alternate the three loops so each sees the same machine.
+    let (steps, every, rounds) = if quick { (20, 5, 1) } else { (200, 20, 3) };
+    println!(
+        "\nTraining loop, {steps} SGD steps of 4 × Linear(1024, 1024) (16 MB), batch 64, a checkpoint every {every} steps; median of {rounds} interleaved rounds:\n"
+    );
+    println!(
+        "| backend | no checkpoints | Checkpointer::save (background) | save_state (blocking) |"
+    );
+    println!("|---|---|---|---|");
+    for kind in BackendKind::compiled() {
+        let modes = [
+            Checkpoints::None,
+            Checkpoints::Background,
+            Checkpoints::Blocking,
+        ];
+        let mut times: [Vec<Duration>; 3] = Default::default();
+        for _ in 0..rounds {
+            for (i, &checkpoints) in modes.iter().enumerate() {
+                if let Ok(t) = run_on(
+                    kind,
+                    Training {
+                        steps,
+                        every,
+                        checkpoints,
+                    },
+                ) {
+                    times[i].push(t);
+                }
+            }
+        }
+        if times.iter().any(Vec::is_empty) {
+            println!("| {kind} | skipped | | |");
+            continue;
+        }
+        let [none, background, blocking] = times.map(median);
+        let cell = |t: Duration| {
+            format!(
+                "{:.1} steps/s ({:.2}× the time)",
+                steps as f64 / t.as_secs_f64(),
+                t.as_secs_f64() / none.as_secs_f64()
+            )
+        };
+        println!(
+            "| {kind} | {:.1} steps/s | {} | {} |",
+            steps as f64 / none.as_secs_f64(),
+            cell(background),
+            cell(blocking)
+        );
     }
 }

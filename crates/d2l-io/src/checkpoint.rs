@@ -8,7 +8,7 @@ use d2l_blocks::path::Visitable;
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 
-use crate::{IoError, file, state_tensors};
+use crate::{IoError, file};
 
 /// Writes checkpoints in the background, in the order they were asked for.
 ///
@@ -73,7 +73,9 @@ impl Checkpointer {
         path: impl AsRef<Path>,
         module: &T,
     ) -> Result<(), IoError> {
-        let tensors = state_tensors(module);
+        // Only the copy to host happens here; transposes, serialization and I/O are the
+        // writer's.
+        let snapshots = crate::state::snapshot(module);
         // Failures of the writes before this one (without waiting for any).
         let earlier_failure = self.take_failure();
         let path = path.as_ref().to_owned();
@@ -83,7 +85,11 @@ impl Checkpointer {
                 Some(handle) => joined(handle.await),
                 None => Ok(()),
             };
-            let written = tokio::task::spawn_blocking(move || file::write(&path, &tensors)).await;
+            let written = tokio::task::spawn_blocking(move || {
+                let tensors = crate::state::pending_snapshots(&snapshots);
+                file::write_with_metadata(&path, tensors, Default::default())
+            })
+            .await;
             // Report the earliest failure first; this write happened either way.
             earlier.and(joined(written))
         }));

@@ -362,7 +362,7 @@ pub(crate) enum Chunk<'a> {
     /// Bytes made for the write (a snapshot, a conversion).
     Owned(TensorData),
     /// A rank-2 snapshot to be written transposed (a Linear weight in Burn's orientation).
-    Transpose(TensorData),
+    Transpose(std::borrow::Cow<'a, TensorData>),
     /// A buffer of the writer's own (what a `Transpose` becomes).
     Buffer(Vec<u8>),
 }
@@ -371,7 +371,8 @@ impl Chunk<'_> {
     fn as_bytes(&self) -> &[u8] {
         match self {
             Chunk::Borrowed(bytes) => bytes,
-            Chunk::Owned(data) | Chunk::Transpose(data) => data.as_bytes(),
+            Chunk::Owned(data) => data.as_bytes(),
+            Chunk::Transpose(data) => data.as_bytes(),
             Chunk::Buffer(bytes) => bytes,
         }
     }

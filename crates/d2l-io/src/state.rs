@@ -1,5 +1,6 @@
 //! Model parameters in files: PyTorch's `state_dict` / `load_state_dict` (D2L §5.5.2).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -57,6 +58,55 @@ pub fn save_state<B: Backend, T: Visitable<B> + ?Sized>(
     file::write_with_metadata(path.as_ref(), pending(&views), HashMap::new())
 }
 
+/// A parameter position read back to the host in Burn's orientation, to be written later.
+pub(crate) struct Snapshot {
+    key: String,
+    /// The shape in PyTorch's orientation.
+    shape: Vec<usize>,
+    data: TensorData,
+    transposed: bool,
+}
+
+/// Every parameter position of `module`, on the host, untransposed: the part of a save that
+/// must happen before training continues (the transposes are left to the writer).
+pub(crate) fn snapshot<B: Backend, T: Visitable<B> + ?Sized>(module: &T) -> Vec<Snapshot> {
+    module
+        .state_dict()
+        .iter()
+        .map(|view| {
+            let (data, transposed) = match view.tensor::<2>() {
+                Ok(weight) if view.is_transposed() => {
+                    (tensor::to_data(&weight.into_primitive()), true)
+                }
+                _ => (view.data(), false),
+            };
+            Snapshot {
+                key: view.key().to_owned(),
+                shape: view.shape(),
+                data,
+                transposed,
+            }
+        })
+        .collect()
+}
+
+/// [`snapshot`]s as tensors to write.
+pub(crate) fn pending_snapshots(snapshots: &[Snapshot]) -> Vec<Pending<'_>> {
+    snapshots
+        .iter()
+        .map(|s| Pending {
+            key: s.key.clone(),
+            dtype: s.data.dtype,
+            shape: s.shape.clone(),
+            bytes: if s.transposed {
+                Box::new(move || Chunk::Transpose(Cow::Borrowed(&s.data)))
+            } else {
+                Box::new(move || Chunk::Borrowed(s.data.as_bytes()))
+            },
+        })
+        .collect()
+}
+
 /// Every parameter position of `views` as a tensor to write: each is read back to the host
 /// (and transposed to PyTorch's orientation) only when the writer reaches it, so a save holds
 /// at most two parameters' bytes on the host at a time.
@@ -70,7 +120,7 @@ pub(crate) fn pending<B: Backend>(views: &StateDict<B>) -> Vec<Pending<'_>> {
             bytes: Box::new(move || match view.tensor::<2>() {
                 // Transposed by the writer, into a buffer it reuses.
                 Ok(weight) if view.is_transposed() => {
-                    Chunk::Transpose(tensor::to_data(&weight.into_primitive()))
+                    Chunk::Transpose(Cow::Owned(tensor::to_data(&weight.into_primitive())))
                 }
                 _ => Chunk::Owned(view.data()),
             }),

@@ -11,8 +11,8 @@
 //!
 //! Every timed step reads the loss (or the output) back to the host, as a training loop that
 //! logs its loss does, which also synchronizes GPU backends. Table on stdout, plot in
-//! `target/bench/train.svg`. `--quick` runs fewer repetitions; `--only <backend> <case>` runs
-//! one case 2000 times (for `perf record`).
+//! `target/bench/train.svg`. `--quick` runs fewer repetitions; `--only <backend> <case> [reps]`
+//! runs one case (2000 times by default; for `perf record`).
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -394,7 +394,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .into_iter()
             .find(|c| Some(c.key) == args.get(i + 2).map(String::as_str))
             .ok_or("unknown case")?;
-        let (seq, derived) = run_on(kind, Measure { case, reps: 2000 })?;
+        let reps = match args.get(i + 3) {
+            Some(reps) => reps.parse().map_err(|_| "--only <backend> <case> [reps]")?,
+            None => 2000,
+        };
+        let (seq, derived) = run_on(kind, Measure { case, reps })?;
         println!(
             "{kind} {}: Sequential {}, derive {}",
             case.label(),

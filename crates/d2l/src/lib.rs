@@ -29,8 +29,8 @@ use d2l_device::backend::{BackendTask, run_selected};
 /// `?` works on every call.
 pub type Result<T = (), E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
 
-/// Runs an example's body on the backend `D2L_BACKEND` selects (else flex where compiled,
-/// flex by default): the one place examples pick their backend.
+/// Runs an example's body on the backend `D2L_BACKEND` selects (else flex, the default, where
+/// it is compiled in): the one place examples pick their backend.
 ///
 /// An example states its body once, generic over the backend, as a
 /// [`BackendTask`](device::backend::BackendTask) — closures cannot be generic, and the same

@@ -102,3 +102,64 @@ fn library_crates_never_name_a_concrete_backend() {
         }
     }
 }
+
+/// The `{{#include …}}` directives of the book's pages: `(page, path relative to the page,
+/// anchor)`.
+fn book_includes() -> Vec<(PathBuf, String, Option<String>)> {
+    let src = root().join("docs/book/src");
+    let mut found = Vec::new();
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(&src)
+        .expect("docs/book/src")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    pages.sort();
+    for page in pages {
+        let text = read(&page);
+        for piece in text.split("{{#include ").skip(1) {
+            let target = piece.split("}}").next().expect("split").trim();
+            let (path, anchor) = match target.split_once(':') {
+                Some((path, anchor)) => (path.to_owned(), Some(anchor.to_owned())),
+                None => (target.to_owned(), None),
+            };
+            found.push((page.clone(), path, anchor));
+        }
+    }
+    found
+}
+
+#[test]
+fn every_book_include_resolves() {
+    let includes = book_includes();
+    assert!(
+        includes.len() >= 20,
+        "the book includes the examples: {includes:?}"
+    );
+    for (page, path, anchor) in includes {
+        let file = page.parent().expect("dir").join(&path);
+        assert!(file.is_file(), "{}: {path} does not exist", page.display());
+        if let Some(anchor) = anchor {
+            let text = read(&file);
+            assert!(
+                text.contains(&format!("ANCHOR: {anchor}"))
+                    && text.contains(&format!("ANCHOR_END: {anchor}")),
+                "{}: {path} has no anchor `{anchor}`",
+                page.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_book_shows_every_section_example_and_its_output() {
+    let included: Vec<String> = book_includes().into_iter().map(|(_, p, _)| p).collect();
+    for name in manifest_examples()
+        .into_iter()
+        .filter(|n| n.starts_with("sec5_"))
+    {
+        let code = format!("../../../examples/{name}/main.rs");
+        let output = format!("output/{name}.txt");
+        assert!(included.contains(&code), "no book page includes {code}");
+        assert!(included.contains(&output), "no book page includes {output}");
+    }
+}
