@@ -1,6 +1,6 @@
 //! `cargo xtask book`: the chapter as an mdBook, built into `target/book`.
 //!
-//! 1. Runs every section example (default backend) and captures what it prints into
+//! 1. Runs every section example (default backend, flex) and captures what it prints into
 //!    `docs/book/src/output/<example>.txt`, which the pages include next to the code.
 //! 2. Builds `docs/book` with `mdbook` — the one on `PATH`, else one installed from crates.io
 //!    into `target/tools` on first use.
@@ -47,8 +47,11 @@ fn section_examples(root: &Path) -> Result<Vec<String>, String> {
 
 fn capture_outputs(root: &Path) -> Result<(), String> {
     let examples = section_examples(root)?;
+    // The test suite's features: the examples the tests built are reused, and with no
+    // `D2L_BACKEND` they run on the default backend (flex).
+    let features = crate::test_all_backends::FEATURES;
     let status = crate::cargo()
-        .args(["build", "--quiet", "--package", "d2l", "--examples"])
+        .args(["build", "--quiet", "--package", "d2l", "--examples", "--features", features])
         .status()
         .map_err(|e| format!("cannot start cargo: {e}"))?;
     if !status.success() {
@@ -58,7 +61,8 @@ fn capture_outputs(root: &Path) -> Result<(), String> {
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     for name in examples {
         let output = crate::cargo()
-            .args(["run", "--quiet", "--package", "d2l", "--example", &name])
+            .args(["run", "--quiet", "--package", "d2l", "--features", features])
+            .args(["--example", &name])
             .env_remove("D2L_BACKEND")
             .output()
             .map_err(|e| format!("cannot start cargo: {e}"))?;

@@ -440,7 +440,7 @@ impl<B: Backend> Index<usize> for dyn Block<B> {
     ///
     /// # Panics
     /// If the block is not a `Sequential` or has no such child; use
-    /// [`as_sequential`](Self::as_sequential) and [`Sequential::get`] to get `Option`s.
+    /// `as_sequential()` and [`Sequential::get`] to get `Option`s.
     fn index(&self, index: usize) -> &Self::Output {
         match self.as_sequential() {
             Some(seq) => &seq[index],

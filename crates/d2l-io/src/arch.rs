@@ -308,7 +308,7 @@ pub fn save_model<B: Backend>(
 ///
 /// # Errors
 /// [`IoError::Architecture`] if the file has no architecture, an invalid one, or a type the
-/// registry does not know; the errors of [`load_state`] for the parameters.
+/// registry does not know; the errors of [`load_state`](crate::load_state) for the parameters.
 pub fn load_model<B: Backend>(
     path: impl AsRef<Path>,
     registry: &Registry<B>,

@@ -33,7 +33,7 @@ pub type Result<T = (), E = Box<dyn std::error::Error + Send + Sync>> = std::res
 /// it is compiled in): the one place examples pick their backend.
 ///
 /// An example states its body once, generic over the backend, as a
-/// [`BackendTask`](device::backend::BackendTask) — closures cannot be generic, and the same
+/// [`BackendTask`] — closures cannot be generic, and the same
 /// body runs on every backend in the tests.
 ///
 /// # Errors
