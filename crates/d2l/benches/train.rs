@@ -164,6 +164,15 @@ struct Twin {
 
 impl Twin {
     fn start(threads: usize) -> Result<Twin, String> {
+        let has_torch = Command::new("python3")
+            .args(["-c", "import torch"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !has_torch {
+            return Err("`python3 -c \"import torch\"` fails here".into());
+        }
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/train_twin.py");
         let mut child = Command::new("python3")
             .args([script, "--serve", "--threads", &threads.to_string()])
