@@ -47,11 +47,20 @@ fn section_examples(root: &Path) -> Result<Vec<String>, String> {
 
 fn capture_outputs(root: &Path) -> Result<(), String> {
     let examples = section_examples(root)?;
-    // The test suite's features: the examples the tests built are reused, and with no
-    // `D2L_BACKEND` they run on the default backend (flex).
+    // The test suite's features and profile: the examples `cargo test` built are reused, and
+    // with no `D2L_BACKEND` they run on the default backend (flex).
     let features = crate::test_all_backends::FEATURES;
     let status = crate::cargo()
-        .args(["build", "--quiet", "--package", "d2l", "--examples", "--features", features])
+        .args([
+            "build",
+            "--quiet",
+            "--profile",
+            "test",
+            "--package",
+            "d2l",
+            "--examples",
+        ])
+        .args(["--features", features])
         .status()
         .map_err(|e| format!("cannot start cargo: {e}"))?;
     if !status.success() {
@@ -61,7 +70,8 @@ fn capture_outputs(root: &Path) -> Result<(), String> {
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     for name in examples {
         let output = crate::cargo()
-            .args(["run", "--quiet", "--package", "d2l", "--features", features])
+            .args(["run", "--quiet", "--profile", "test", "--package", "d2l"])
+            .args(["--features", features])
             .args(["--example", &name])
             .env_remove("D2L_BACKEND")
             .output()
