@@ -315,8 +315,8 @@ pub fn load_model<B: Backend>(
     device: &B::Device,
 ) -> Result<Sequential<B>, IoError> {
     let path = path.as_ref();
-    let metadata = file::read_metadata(path)?;
-    let json = metadata.get(ARCH_KEY).ok_or_else(|| {
+    let file = file::SafetensorsFile::open(path)?;
+    let json = file.metadata.get(ARCH_KEY).ok_or_else(|| {
         arch_error(
             path,
             format!("no `{ARCH_KEY}` in the file's metadata (saved with save_state?)"),
@@ -327,7 +327,7 @@ pub fn load_model<B: Backend>(
     if !matches!(arch, Arch::Sequential { .. }) {
         return Err(arch_error(path, "the top block is not a Sequential".into()));
     }
-    let tensors = file::read(path)?;
+    let tensors = file.read_all()?;
     let built = registry
         .build_at(&arch, "", &tensors, device)
         .map_err(|reason| arch_error(path, reason))?;

@@ -119,6 +119,8 @@ pub(crate) struct SafetensorsFile {
     seek: std::sync::Mutex<()>,
     /// The tensors by key.
     pub tensors: BTreeMap<String, Stored>,
+    /// The header's string metadata (`__metadata__`).
+    pub metadata: HashMap<String, String>,
 }
 
 impl SafetensorsFile {
@@ -154,6 +156,7 @@ impl SafetensorsFile {
                 len - data_start
             )));
         }
+        let strings = metadata.metadata().clone().unwrap_or_default();
         let tensors = metadata
             .tensors()
             .into_iter()
@@ -179,6 +182,7 @@ impl SafetensorsFile {
             #[cfg(not(unix))]
             seek: std::sync::Mutex::new(()),
             tensors,
+            metadata: strings,
         })
     }
 
@@ -203,6 +207,14 @@ impl SafetensorsFile {
     /// The number of bytes of `stored`.
     pub(crate) fn len(stored: &Stored) -> usize {
         (stored.offsets.1 - stored.offsets.0) as usize
+    }
+
+    /// Every tensor, by key, as host data.
+    pub(crate) fn read_all(&self) -> Result<BTreeMap<String, TensorData>, IoError> {
+        self.tensors
+            .iter()
+            .map(|(key, stored)| Ok((key.clone(), self.data(stored)?)))
+            .collect()
     }
 
     /// The tensor `stored` as host data, in a buffer aligned for its elements (so a backend
@@ -243,12 +255,7 @@ pub(crate) fn is_pytorch_file(path: &Path) -> Result<bool, IoError> {
 /// allocated from it; every failure is an [`IoError`] naming the file.
 pub(crate) fn read(path: &Path) -> Result<BTreeMap<String, TensorData>, IoError> {
     if !is_pytorch_file(path)? {
-        let file = SafetensorsFile::open(path)?;
-        return file
-            .tensors
-            .iter()
-            .map(|(key, stored)| Ok((key.clone(), file.data(stored)?)))
-            .collect();
+        return SafetensorsFile::open(path)?.read_all();
     }
     let format = "PyTorch";
     // The reader returns errors for the bad files we know of; a panic on one we do not know
@@ -414,18 +421,6 @@ pub(crate) fn write(path: &Path, tensors: &[(String, TensorData)]) -> Result<(),
             .collect(),
         HashMap::new(),
     )
-}
-
-/// The string metadata of a safetensors file's header.
-pub(crate) fn read_metadata(path: &Path) -> Result<HashMap<String, String>, IoError> {
-    let bytes = std::fs::read(path).map_err(io(path))?;
-    let (_, metadata) =
-        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| IoError::Format {
-            path: path.to_owned(),
-            format: "safetensors",
-            reason: e.to_string(),
-        })?;
-    Ok(metadata.metadata().clone().unwrap_or_default())
 }
 
 /// Writes `tensors` (in their order) and string `metadata` as a safetensors file, atomically.
