@@ -58,6 +58,16 @@ pub fn save_state<B: Backend, T: Visitable<B> + ?Sized>(
     file::write_with_metadata(path.as_ref(), pending(&views), HashMap::new())
 }
 
+/// `view`'s value on the host, and whether it still needs transposing to PyTorch's orientation:
+/// a Linear weight is copied in Burn's orientation (the writer transposes it into a reused
+/// buffer), anything else as [`ParamView::data`](d2l_params::ParamView::data) gives it.
+fn host_copy<B: Backend>(view: &d2l_params::ParamView<B>) -> (TensorData, bool) {
+    match view.tensor::<2>() {
+        Ok(weight) if view.is_transposed() => (tensor::to_data(&weight.into_primitive()), true),
+        _ => (view.data(), false),
+    }
+}
+
 /// A parameter position read back to the host in Burn's orientation, to be written later.
 pub(crate) struct Snapshot {
     key: String,
@@ -74,12 +84,7 @@ pub(crate) fn snapshot<B: Backend, T: Visitable<B> + ?Sized>(module: &T) -> Vec<
         .state_dict()
         .iter()
         .map(|view| {
-            let (data, transposed) = match view.tensor::<2>() {
-                Ok(weight) if view.is_transposed() => {
-                    (tensor::to_data(&weight.into_primitive()), true)
-                }
-                _ => (view.data(), false),
-            };
+            let (data, transposed) = host_copy(view);
             Snapshot {
                 key: view.key().to_owned(),
                 shape: view.shape(),
@@ -117,12 +122,10 @@ pub(crate) fn pending<B: Backend>(views: &StateDict<B>) -> Vec<Pending<'_>> {
             key: view.key().to_owned(),
             dtype: view.dtype(),
             shape: view.shape(),
-            bytes: Box::new(move || match view.tensor::<2>() {
+            bytes: Box::new(move || match host_copy(view) {
                 // Transposed by the writer, into a buffer it reuses.
-                Ok(weight) if view.is_transposed() => {
-                    Chunk::Transpose(Cow::Owned(tensor::to_data(&weight.into_primitive())))
-                }
-                _ => Chunk::Owned(view.data()),
+                (data, true) => Chunk::Transpose(Cow::Owned(data)),
+                (data, false) => Chunk::Owned(data),
             }),
         })
         .collect()
