@@ -34,6 +34,7 @@
 
 pub mod backend;
 mod error;
+pub mod host;
 mod ops;
 mod probe;
 mod spec;

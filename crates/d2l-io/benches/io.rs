@@ -161,8 +161,67 @@ impl BackendTask for Training {
     }
 }
 
+/// `--only <backend> <save|load> [reps]`: one operation on the 420 MB model, repeated, each
+/// time printed (for `perf record`); no table.
+struct Only {
+    load: bool,
+    reps: usize,
+}
+
+impl BackendTask for Only {
+    type Output = ();
+
+    fn run<B: DeviceBackend>(self, device: &B::Device) {
+        let dir = std::env::temp_dir().join(format!("d2l-bench-only-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("big.safetensors");
+        let net = model::<B>(10, device);
+        save_state(&path, &net).expect("save");
+        for _ in 0..self.reps {
+            let start = Instant::now();
+            if self.load {
+                let mut fresh = model::<B>(10, device);
+                let _ = d2l_params::Parameters::state_dict(&fresh).len();
+                let start = Instant::now();
+                load_state(&path, &mut fresh, true).expect("load");
+                println!("load {:.0} ms", start.elapsed().as_secs_f64() * 1e3);
+            } else {
+                save_state(&path, &net).expect("save");
+                println!("save {:.0} ms", start.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--only") {
+        let usage = "--only <backend> <save|load> [reps]";
+        let kind = args.get(i + 1).and_then(|b| {
+            BackendKind::compiled()
+                .into_iter()
+                .find(|k| k.to_string() == *b)
+        });
+        let op = args.get(i + 2).map(String::as_str);
+        let reps = args.get(i + 3).map_or(Some(5), |r| r.parse().ok());
+        let (Some(kind), Some(op @ ("save" | "load")), Some(reps)) = (kind, op, reps) else {
+            eprintln!("{usage}");
+            std::process::exit(2);
+        };
+        if let Err(err) = run_on(
+            kind,
+            Only {
+                load: op == "load",
+                reps,
+            },
+        ) {
+            eprintln!("{kind}: {err}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
     let (reps, layers) = if quick { (1, 2) } else { (3, 10) };
     println!(
         "| backend | state dict MB | save_state GB/s | load_state GB/s | Checkpointer::save returns after | peak extra RSS of a load |"

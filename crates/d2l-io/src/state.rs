@@ -1,6 +1,5 @@
 //! Model parameters in files: PyTorch's `state_dict` / `load_state_dict` (D2L §5.5.2).
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -59,12 +58,21 @@ pub fn save_state<B: Backend, T: Visitable<B> + ?Sized>(
 }
 
 /// `view`'s value on the host, and whether it still needs transposing to PyTorch's orientation:
-/// a Linear weight is copied in Burn's orientation (the writer transposes it into a reused
-/// buffer), anything else as [`ParamView::data`](d2l_params::ParamView::data) gives it.
+/// a Linear weight is copied in Burn's orientation (the writer transposes it as it writes),
+/// anything else as [`ParamView::data`](d2l_params::ParamView::data) gives it.
 fn host_copy<B: Backend>(view: &d2l_params::ParamView<B>) -> (TensorData, bool) {
     match view.tensor::<2>() {
         Ok(weight) if view.is_transposed() => (tensor::to_data(&weight.into_primitive()), true),
         _ => (view.data(), false),
+    }
+}
+
+/// `chunk`, the bytes of a value of Burn's `shape`, transposed by the writer if `transposed`
+/// (a rank-2 value).
+fn oriented<'a>(chunk: Chunk<'a>, shape: &[usize], transposed: bool, dtype: DType) -> Chunk<'a> {
+    match (transposed, shape) {
+        (true, &[rows, cols]) => chunk.transposed(rows, cols, dtype.size()),
+        _ => chunk,
     }
 }
 
@@ -103,18 +111,22 @@ pub(crate) fn pending_snapshots(snapshots: &[Snapshot]) -> Vec<Pending<'_>> {
             key: s.key.clone(),
             dtype: s.data.dtype,
             shape: s.shape.clone(),
-            bytes: if s.transposed {
-                Box::new(move || Chunk::Transpose(Cow::Borrowed(&s.data)))
-            } else {
-                Box::new(move || Chunk::Borrowed(s.data.as_bytes()))
-            },
+            bytes: Box::new(move || {
+                let data = &s.data;
+                oriented(
+                    Chunk::borrowed(data.as_bytes()),
+                    &data.shape,
+                    s.transposed,
+                    data.dtype,
+                )
+            }),
         })
         .collect()
 }
 
-/// Every parameter position of `views` as a tensor to write: each is read back to the host
-/// (and transposed to PyTorch's orientation) only when the writer reaches it, so a save holds
-/// at most two parameters' bytes on the host at a time.
+/// Every parameter position of `views` as a tensor to write: read in place where the backend
+/// keeps it on the host (flex, ndarray), else read back to the host only when the writer
+/// reaches it, so a save holds at most a few parameters' bytes besides the model's.
 pub(crate) fn pending<B: Backend>(views: &StateDict<B>) -> Vec<Pending<'_>> {
     views
         .iter()
@@ -122,10 +134,19 @@ pub(crate) fn pending<B: Backend>(views: &StateDict<B>) -> Vec<Pending<'_>> {
             key: view.key().to_owned(),
             dtype: view.dtype(),
             shape: view.shape(),
-            bytes: Box::new(move || match host_copy(view) {
-                // Transposed by the writer, into a buffer it reuses.
-                (data, true) => Chunk::Transpose(Cow::Owned(data)),
-                (data, false) => Chunk::Owned(data),
+            bytes: Box::new(move || {
+                let transposed = view.is_transposed();
+                if let Some(bytes) = view.host_bytes() {
+                    // In Burn's orientation: PyTorch's `[out, in]` reversed.
+                    let mut shape = view.shape();
+                    if transposed {
+                        shape.reverse();
+                    }
+                    return oriented(Chunk::borrowed(bytes), &shape, transposed, view.dtype());
+                }
+                let (data, transposed) = host_copy(view);
+                let (shape, dtype) = (data.shape.clone(), data.dtype);
+                oriented(Chunk::owned(data), &shape, transposed, dtype)
             }),
         })
         .collect()
@@ -225,10 +246,17 @@ impl Source for SafetensorsFile {
         let (true, &[rows, cols]) = (transposed, stored.shape.as_slice()) else {
             return self.data(stored);
         };
-        scratch.resize(SafetensorsFile::len(stored), 0);
-        self.read_into(stored, scratch)?;
-        let mut out = tensor::zeroed_bytes(scratch.len(), stored.dtype);
-        tensor::transpose_bytes(scratch, rows, cols, stored.dtype.size(), &mut out);
+        // Read in bands of about 1 MB and transpose each while it is in cache.
+        let size = stored.dtype.size();
+        let row_bytes = cols * size;
+        let band = ((1 << 20) / row_bytes.max(1)).clamp(1, rows.max(1));
+        let mut out = tensor::zeroed_bytes(SafetensorsFile::len(stored), stored.dtype);
+        for start in (0..rows).step_by(band) {
+            let end = (start + band).min(rows);
+            scratch.resize((end - start) * row_bytes, 0);
+            self.read_range(stored, start * row_bytes, scratch)?;
+            tensor::transpose_rows(scratch, start..end, rows, cols, size, &mut out);
+        }
         Ok(TensorData::from_bytes(out, [cols, rows], stored.dtype))
     }
 }
@@ -278,30 +306,37 @@ pub fn apply_state<B: Backend, M: Module<B> + 'static>(
 }
 
 /// The values of `plan` (`(first key, key in the file, transposed)`) by first key, read on two
-/// threads (copying and transposing into fresh memory is what a load spends its time on).
+/// threads (copying and transposing into fresh memory is what a load spends its time on),
+/// each taking the largest value left.
 fn read_values(
     tensors: &dyn Source,
-    plan: Vec<(&str, &str, bool)>,
+    mut plan: Vec<(&str, &str, bool)>,
 ) -> Result<HashMap<String, TensorData>, IoError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     const THREADS: usize = 2;
-    let mut lanes: [Vec<(&str, &str, bool)>; THREADS] = Default::default();
-    for (i, item) in plan.into_iter().enumerate() {
-        lanes[i % THREADS].push(item);
-    }
+    let elements = |key: &str| {
+        tensors
+            .meta(key)
+            .map_or(0, |(_, shape)| shape.iter().product())
+    };
+    plan.sort_by_key(|&(_, key, _)| std::cmp::Reverse(elements(key)));
+    let next = AtomicUsize::new(0);
+    let (plan, next) = (&plan, &next);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = lanes
-            .into_iter()
-            .map(|lane| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|_| {
                 scope.spawn(move || {
                     let mut scratch = Vec::new();
-                    lane.into_iter()
-                        .map(|(first, key, transposed)| {
-                            Ok((
-                                first.to_owned(),
-                                tensors.value(key, transposed, &mut scratch)?,
-                            ))
-                        })
-                        .collect::<Result<Vec<_>, IoError>>()
+                    let mut values = Vec::new();
+                    while let Some(&(first, key, transposed)) =
+                        plan.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
+                        values.push((
+                            first.to_owned(),
+                            tensors.value(key, transposed, &mut scratch)?,
+                        ));
+                    }
+                    Ok::<_, IoError>(values)
                 })
             })
             .collect();

@@ -79,6 +79,13 @@ impl<B: Backend> ParamView<B> {
         }
     }
 
+    /// The stored values' bytes in Burn's orientation (a Linear weight `[in, out]`), borrowed
+    /// where the backend keeps them on the host (flex, ndarray): no copy. `None` elsewhere;
+    /// [`data`](Self::data) always works.
+    pub fn host_bytes(&self) -> Option<&[u8]> {
+        tensor::host_bytes(&self.value)
+    }
+
     /// The Burn tensor (Burn's orientation) at rank `D` — the typed Burn accessor.
     ///
     /// # Errors
