@@ -51,6 +51,11 @@ pub(crate) fn write_atomic_with(
         name.to_string_lossy(),
         std::process::id()
     ));
+    // The file being replaced, held open across the rename: its storage is then freed when
+    // this handle closes, on a thread of its own (freeing 420 MB took 65 ms here, in the
+    // rename) rather than in the caller's save. The rename is as atomic either way.
+    #[cfg(unix)]
+    let replaced = File::open(path).ok();
     let written = (|| {
         let mut file = File::create(&tmp)?;
         fill(&mut file, &tmp)?;
@@ -65,9 +70,17 @@ pub(crate) fn write_atomic_with(
         });
     }
     // Make the rename itself durable.
-    File::open(&dir)
+    let synced = File::open(&dir)
         .and_then(|d| d.sync_all())
-        .map_err(io(&dir))
+        .map_err(io(&dir));
+    #[cfg(unix)]
+    if let Some(replaced) = replaced {
+        // Where no thread can start, the handle just closes here.
+        let _ = std::thread::Builder::new()
+            .name("d2l-io-unlink".into())
+            .spawn(move || drop(replaced));
+    }
+    synced
 }
 
 /// Whether `path` is a PyTorch file (`torch.save`: a zip archive, or a legacy pickle) rather
