@@ -300,6 +300,7 @@ pub fn save_model<B: Backend>(
         path,
         crate::state::pending(&views),
         HashMap::from([(ARCH_KEY.to_owned(), json)]),
+        file::Cores::All,
     )
 }
 

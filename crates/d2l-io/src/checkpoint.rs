@@ -1,5 +1,6 @@
-//! Checkpoints written off the compute path (tokio): the parameters are copied to host memory
-//! when a save is asked for, and serialized, written and fsynced on a background thread.
+//! Checkpoints written off the compute path (tokio): the parameters are snapshotted when a save
+//! is asked for (kept where a CPU backend holds them, else copied to host memory), and
+//! serialized, written and fsynced on a background thread.
 
 use std::path::{Path, PathBuf};
 
@@ -12,8 +13,9 @@ use crate::{IoError, file};
 
 /// Writes checkpoints in the background, in the order they were asked for.
 ///
-/// [`save`](Self::save) takes a host copy of the parameters (the only part that waits for the
-/// device) and returns; the write (serialize, atomic write, fsync) runs on a background thread.
+/// [`save`](Self::save) snapshots the parameters and returns: on flex and ndarray it keeps a
+/// handle to each (no copy — Burn's tensors are values, and training goes on beside them);
+/// elsewhere it copies them to host memory (the only part that waits for the device); the write (serialize, atomic write, fsync) runs on a background thread.
 /// A failed write reaches the caller: at the next `save`, or at [`flush`](Self::flush), which
 /// waits for every pending write.
 ///
@@ -61,9 +63,9 @@ impl Checkpointer {
         })
     }
 
-    /// Copies `module`'s parameters (PyTorch keys and orientation, as
-    /// [`save_state`](crate::save_state)) to host memory and writes them to `path` in the
-    /// background, after the writes asked for before.
+    /// Snapshots `module`'s parameters (see [`Checkpointer`]) and writes them to `path`
+    /// (PyTorch keys and orientation, as [`save_state`](crate::save_state)) in the background,
+    /// after the writes asked for before.
     ///
     /// # Errors
     /// The error of an earlier write that failed since the last check (this save is still
@@ -73,8 +75,7 @@ impl Checkpointer {
         path: impl AsRef<Path>,
         module: &T,
     ) -> Result<(), IoError> {
-        // Only the copy to host happens here; transposes, serialization and I/O are the
-        // writer's.
+        // Only the snapshot happens here; transposes, serialization and I/O are the writer's.
         let snapshots = crate::state::snapshot(module);
         // Failures of the writes before this one (without waiting for any).
         let earlier_failure = self.take_failure();
@@ -87,7 +88,7 @@ impl Checkpointer {
             };
             let written = tokio::task::spawn_blocking(move || {
                 let tensors = crate::state::pending_snapshots(&snapshots);
-                file::write_with_metadata(&path, tensors, Default::default())
+                file::write_with_metadata(&path, tensors, Default::default(), file::Cores::One)
             })
             .await;
             // Report the earliest failure first; this write happened either way.

@@ -472,6 +472,7 @@ pub(crate) fn write(path: &Path, tensors: &[(String, TensorData)]) -> Result<(),
             .map(|(key, data)| Pending::borrowed(key, data))
             .collect(),
         HashMap::new(),
+        Cores::All,
     )
 }
 
@@ -486,6 +487,7 @@ pub(crate) fn write_with_metadata(
     path: &Path,
     tensors: Vec<Pending<'_>>,
     metadata: HashMap<String, String>,
+    cores: Cores,
 ) -> Result<(), IoError> {
     let tensor_error = |key: &str, reason: String| IoError::Tensor {
         path: path.to_owned(),
@@ -547,11 +549,19 @@ pub(crate) fn write_with_metadata(
     write_atomic_with(path, |file, tmp| {
         let tensors = tensors.into_iter().map(|(_, pending)| pending).collect();
         let head: [&[u8]; 2] = [&header_len, &header];
-        stream(file, tmp, &head, tensors, &expected, &|key, reason| {
-            if let Ok(mut failure) = failure.lock() {
-                failure.get_or_insert_with(|| tensor_error(key, reason));
-            }
-        })
+        stream(
+            file,
+            tmp,
+            &head,
+            tensors,
+            &expected,
+            cores,
+            &|key, reason| {
+                if let Ok(mut failure) = failure.lock() {
+                    failure.get_or_insert_with(|| tensor_error(key, reason));
+                }
+            },
+        )
     })
     .map_err(|err| failure.into_inner().ok().flatten().unwrap_or(err))
 }
@@ -569,6 +579,7 @@ fn stream(
     head: &[&[u8]],
     tensors: Vec<Pending<'_>>,
     expected: &[usize],
+    cores: Cores,
     fail: &(dyn Fn(&str, String) + Sync),
 ) -> std::io::Result<()> {
     use std::sync::mpsc::{channel, sync_channel};
@@ -595,7 +606,7 @@ fn stream(
             let (give_back, spare) = channel::<Vec<u8>>();
             pieces.push(receive);
             spares.push(give_back);
-            scope.spawn(move || produce(lane, &send, &spare, fail));
+            scope.spawn(move || produce(lane, &send, &spare, cores, fail));
         }
         let mut out = match direct {
             Some(device) => Out::Direct(direct::Writer::start(scope, device, tmp)),
@@ -874,6 +885,16 @@ mod direct {
     }
 }
 
+/// Which cores a write transposes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cores {
+    /// Every core (rayon's pool): a save the caller waits for.
+    All,
+    /// The writer's own thread: a background save, which must not take the cores training
+    /// runs on (rayon's pool is flex's).
+    One,
+}
+
 /// A tensor's bytes, or one band of a tensor written transposed, as a producer hands them to
 /// the writer.
 enum Piece<'a> {
@@ -907,6 +928,7 @@ fn produce<'a>(
     lane: Vec<(Pending<'a>, usize)>,
     send: &std::sync::mpsc::SyncSender<Piece<'a>>,
     spare: &std::sync::mpsc::Receiver<Vec<u8>>,
+    cores: Cores,
     fail: &(dyn Fn(&str, String) + Sync),
 ) {
     let mut made = 0;
@@ -955,14 +977,20 @@ fn produce<'a>(
             band.resize((end - start) * row, 0);
             let src = chunk.as_bytes();
             let part = (PART / row).max(1);
-            use rayon::prelude::*;
-            band.par_chunks_mut(part * row)
-                .enumerate()
-                .for_each(|(k, out)| {
-                    let first = start + k * part;
-                    let last = (first + part).min(end);
-                    tensor::transpose_columns(src, rows, cols, size, first..last, out);
-                });
+            let transpose = |(k, out): (usize, &mut [u8])| {
+                let first = start + k * part;
+                let last = (first + part).min(end);
+                tensor::transpose_columns(src, rows, cols, size, first..last, out);
+            };
+            match cores {
+                Cores::All => {
+                    use rayon::prelude::*;
+                    band.par_chunks_mut(part * row)
+                        .enumerate()
+                        .for_each(transpose);
+                }
+                Cores::One => band.chunks_mut(part * row).enumerate().for_each(transpose),
+            }
             if send.send(Piece::Band(band, end == cols)).is_err() {
                 return;
             }

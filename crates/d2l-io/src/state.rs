@@ -54,7 +54,12 @@ pub fn save_state<B: Backend, T: Visitable<B> + ?Sized>(
     module: &T,
 ) -> Result<(), IoError> {
     let views = module.state_dict();
-    file::write_with_metadata(path.as_ref(), pending(&views), HashMap::new())
+    file::write_with_metadata(
+        path.as_ref(),
+        pending(&views),
+        HashMap::new(),
+        file::Cores::All,
+    )
 }
 
 /// `view`'s value on the host, and whether it still needs transposing to PyTorch's orientation:
@@ -76,27 +81,77 @@ fn oriented<'a>(chunk: Chunk<'a>, shape: &[usize], transposed: bool, dtype: DTyp
     }
 }
 
-/// A parameter position read back to the host in Burn's orientation, to be written later.
+/// A parameter position kept for a later write, in Burn's orientation.
 pub(crate) struct Snapshot {
     key: String,
     /// The shape in PyTorch's orientation.
     shape: Vec<usize>,
-    data: TensorData,
+    /// The shape of `values` (Burn's orientation).
+    stored: Vec<usize>,
+    dtype: DType,
+    values: Kept,
     transposed: bool,
 }
 
-/// Every parameter position of `module`, on the host, untransposed: the part of a save that
-/// must happen before training continues (the transposes are left to the writer).
+/// A snapshot's values: the parameter's own tensor where its backend keeps it on the host (a
+/// handle, no copy: Burn's tensors are values, and a backend writes in place only into a
+/// buffer nothing else holds, so training goes on beside it), else a copy read back to the
+/// host.
+enum Kept {
+    InPlace(Box<dyn HostTensor>),
+    Copied(TensorData),
+}
+
+/// A tensor whose bytes are on the host ([`tensor::host_bytes`]).
+trait HostTensor: Send + Sync {
+    /// Its bytes (none if the backend stopped keeping them on the host, which the write then
+    /// reports as a size mismatch).
+    fn bytes(&self) -> &[u8];
+}
+
+impl<B: Backend> HostTensor for burn::tensor::TensorPrimitive<B> {
+    fn bytes(&self) -> &[u8] {
+        tensor::host_bytes(self).unwrap_or_default()
+    }
+}
+
+impl Kept {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Kept::InPlace(tensor) => tensor.bytes(),
+            Kept::Copied(data) => data.as_bytes(),
+        }
+    }
+}
+
+/// Every parameter position of `module`, kept for a write: the part of a save that must happen
+/// before training continues (no copy on flex and ndarray; a copy to the host elsewhere). The
+/// transposes are left to the writer.
 pub(crate) fn snapshot<B: Backend, T: Visitable<B> + ?Sized>(module: &T) -> Vec<Snapshot> {
     module
         .state_dict()
         .iter()
         .map(|view| {
-            let (data, transposed) = host_copy(view);
+            let shape = view.shape();
+            let (values, stored, transposed, dtype) = if view.host_bytes().is_some() {
+                let transposed = view.is_transposed();
+                let mut stored = shape.clone();
+                if transposed {
+                    stored.reverse();
+                }
+                let value = Box::new(view.primitive().clone());
+                (Kept::InPlace(value), stored, transposed, view.dtype())
+            } else {
+                let (data, transposed) = host_copy(view);
+                let (stored, dtype) = (data.shape.to_vec(), data.dtype);
+                (Kept::Copied(data), stored, transposed, dtype)
+            };
             Snapshot {
                 key: view.key().to_owned(),
-                shape: view.shape(),
-                data,
+                shape,
+                stored,
+                dtype,
+                values,
                 transposed,
             }
         })
@@ -109,15 +164,14 @@ pub(crate) fn pending_snapshots(snapshots: &[Snapshot]) -> Vec<Pending<'_>> {
         .iter()
         .map(|s| Pending {
             key: s.key.clone(),
-            dtype: s.data.dtype,
+            dtype: s.dtype,
             shape: s.shape.clone(),
             bytes: Box::new(move || {
-                let data = &s.data;
                 oriented(
-                    Chunk::borrowed(data.as_bytes()),
-                    &data.shape,
+                    Chunk::borrowed(s.values.bytes()),
+                    &s.stored,
                     s.transposed,
-                    data.dtype,
+                    s.dtype,
                 )
             }),
         })

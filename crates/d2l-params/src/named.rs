@@ -79,6 +79,12 @@ impl<B: Backend> ParamView<B> {
         }
     }
 
+    /// The stored value, rank-erased, in Burn's orientation (a clone is a handle to the same
+    /// values, as Burn's tensors are).
+    pub fn primitive(&self) -> &TensorPrimitive<B> {
+        &self.value
+    }
+
     /// The stored values' bytes in Burn's orientation (a Linear weight `[in, out]`), borrowed
     /// where the backend keeps them on the host (flex, ndarray): no copy. `None` elsewhere;
     /// [`data`](Self::data) always works.

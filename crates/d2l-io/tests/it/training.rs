@@ -111,3 +111,32 @@ backend_test! {
         assert_eq!(hidden_other.into_data(), hidden_trained.into_data());
     }
 }
+
+backend_test! {
+    fn a_background_checkpoint_holds_the_parameters_as_they_were_when_asked_for<B>(device) {
+        // flex and ndarray keep a handle to each parameter instead of copying it: the SGD
+        // steps after `save` must not reach the file (a backend writes in place only into a
+        // buffer nothing else holds).
+        use burn::optim::SgdConfig;
+        type Ad<B> = Autodiff<B>;
+        let dir = scratch(&format!("snapshot-{}", B::KIND));
+        let x = Tensor::<Ad<B>, 2>::random([16, 4], Distribution::Normal(0.0, 1.0), device);
+        let mut net = net::<Ad<B>>(device);
+        let mut sgd = SgdConfig::new().init();
+        let mut checkpoints = d2l_io::Checkpointer::new().expect("writer");
+        let saved = state_tensors(&net);
+        checkpoints.save(dir.join("ckpt.safetensors"), &net).expect("queued");
+        for _ in 0..3 {
+            let loss = net.forward(x.clone()).expect("forward").powi_scalar(2).mean();
+            let grads = GradientsParams::from_grads(loss.backward(), &net);
+            net = sgd.step(0.5, net, grads);
+        }
+        let trained = state_tensors(&net);
+        checkpoints.flush().expect("written");
+        let file = load_tensors(dir.join("ckpt.safetensors")).expect("read");
+        for ((key, at_save), (_, after)) in saved.iter().zip(&trained) {
+            assert_eq!(&file[key], at_save, "{key}: the value when save was asked for");
+            assert_ne!(at_save, after, "{key}: the steps changed it");
+        }
+    }
+}
