@@ -6,7 +6,12 @@
 //! compute path (`Checkpointer::save` returning), and the peak extra resident memory of a load;
 //! then the step throughput of a training loop that checkpoints every N steps, in the
 //! background or blocking, against one that does not.
-//! GB/s are of the file's bytes; medians of the repetitions.
+//! GB/s are of the file's bytes; medians of the repetitions. Saves overwrite the same file
+//! back to back (freeing the replaced file's storage overlaps the next save); loads read a
+//! file the first load has brought into the page cache (a save writes past it).
+//!
+//! `--only <backend> <save|load> [reps]` repeats one operation and prints each time (for
+//! `perf record` and for interleaving with `bench/io_twin.py`).
 
 use std::time::{Duration, Instant};
 
