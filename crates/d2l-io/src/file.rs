@@ -479,10 +479,9 @@ pub(crate) fn write(path: &Path, tensors: &[(String, TensorData)]) -> Result<(),
 /// Writes `tensors` (in their order) and string `metadata` as a safetensors file, atomically.
 ///
 /// The header is built by the `safetensors` crate; the data is streamed into the temporary
-/// file: a writer thread writes tensor `i` while this thread produces tensor `i + 1` (and
-/// transposes it into one of two buffers the writer hands back), so a save costs about the
-/// larger of snapshotting and writing, and holds at most a few tensors' bytes besides the
-/// caller's.
+/// file ([`stream`]): a producer hands tensors over (and transposes Linear weights band by band,
+/// on `cores`) while this thread passes their bytes on to be written, so a save costs about the
+/// larger of producing and writing, and holds a few bands' bytes besides the caller's.
 pub(crate) fn write_with_metadata(
     path: &Path,
     tensors: Vec<Pending<'_>>,
