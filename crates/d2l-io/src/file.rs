@@ -54,8 +54,12 @@ pub(crate) fn write_atomic_with(
     // The file being replaced, held open across the rename: its storage is then freed when
     // this handle closes, on a thread of its own (freeing 420 MB took 65 ms here, in the
     // rename) rather than in the caller's save. The rename is as atomic either way.
+    // Only a regular file: opening a FIFO to read would wait for a writer.
     #[cfg(unix)]
-    let replaced = File::open(path).ok();
+    let replaced = std::fs::symlink_metadata(path)
+        .is_ok_and(|meta| meta.is_file())
+        .then(|| File::open(path).ok())
+        .flatten();
     let written = (|| {
         let mut file = File::create(&tmp)?;
         fill(&mut file, &tmp)?;
