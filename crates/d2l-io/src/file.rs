@@ -758,7 +758,9 @@ mod direct {
     impl Block {
         fn new() -> Self {
             let buffer = vec![0; BLOCK + ALIGN];
-            let start = buffer.as_ptr().align_offset(ALIGN);
+            // (`align_offset` may in principle decline; an unaligned block is then refused by
+            // the device and written through the page cache.)
+            let start = buffer.as_ptr().align_offset(ALIGN).min(ALIGN);
             Block {
                 buffer,
                 start,
