@@ -39,6 +39,16 @@ backend_test! {
         let start = net::<Ad<B>>(device);
         save_state(dir.join("start.safetensors"), &start).expect("save");
 
+        // Warm-up: the GPU backends autotune their kernels at first use (and keep the choice in
+        // `target/autotune`); a step taken while tuning may use another kernel than the tuned
+        // one, so a fresh checkout's first run would compare two kernels, not two runs.
+        let mut adam = AdamConfig::new().init();
+        let mut warm = start.clone();
+        for _ in 0..2 {
+            warm = step(warm, &mut |n, g| adam.step(1e-2, n, g));
+        }
+        drop((warm, adam));
+
         // Uninterrupted: six Adam steps.
         let mut adam = AdamConfig::new().init();
         let mut straight = start.clone();
