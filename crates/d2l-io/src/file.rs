@@ -572,8 +572,8 @@ pub(crate) fn write_with_metadata(
 /// Writes `head` and then the bytes of `tensors` (each `expected[i]` long) to `file` (open at
 /// `tmp`), `total` bytes in all, in order.
 ///
-/// Up to two producer threads snapshot tensors (each a share of the bytes, in file order)
-/// while this thread hands their bytes to the [`Out`] that writes them. A tensor that
+/// A producer thread hands tensors over (transposing Linear weights band by band) while this
+/// thread passes their bytes to the [`Out`] that writes them. A tensor that
 /// produces the wrong number of bytes is reported through `fail` and ends the write with an
 /// error.
 fn stream(
@@ -588,41 +588,27 @@ fn stream(
     use std::sync::mpsc::{channel, sync_channel};
     let total = head.iter().map(|h| h.len()).sum::<usize>() + expected.iter().sum::<usize>();
     let direct = direct::open(tmp, total);
-    // One producer: its transposes run on every core (rayon), and a second one would hold a
-    // tensor it got ahead on.
-    let lanes_count = 1;
-    // Each tensor to the lane with the fewest bytes so far, so both share the work.
-    let mut lanes: Vec<Vec<(Pending<'_>, usize)>> = (0..lanes_count).map(|_| Vec::new()).collect();
-    let mut loads = vec![0usize; lanes_count];
-    let mut owner = Vec::with_capacity(expected.len());
-    for (pending, &len) in tensors.into_iter().zip(expected) {
-        let lane = (0..lanes_count).min_by_key(|&l| loads[l]).unwrap_or(0);
-        loads[lane] += len;
-        owner.push(lane);
-        lanes[lane].push((pending, len));
-    }
+    // One producer: its transposes run on `cores`; a second one would hold a tensor it got
+    // ahead on.
+    let work: Vec<(Pending<'_>, usize)> =
+        tensors.into_iter().zip(expected.iter().copied()).collect();
+    let count = work.len();
     std::thread::scope(|scope| {
-        let mut pieces = Vec::new();
-        let mut spares = Vec::new();
-        for lane in lanes {
-            let (send, receive) = sync_channel::<Piece<'_>>(2);
-            let (give_back, spare) = channel::<Vec<u8>>();
-            pieces.push(receive);
-            spares.push(give_back);
-            scope.spawn(move || produce(lane, &send, &spare, cores, fail));
-        }
+        let (send, pieces) = sync_channel::<Piece<'_>>(2);
+        let (spares, spare) = channel::<Vec<u8>>();
+        scope.spawn(move || produce(work, &send, &spare, cores, fail));
         let mut out = match direct {
             Some(device) => Out::Direct(direct::Writer::start(scope, device, tmp)),
             None => Out::cached(scope, file)?,
         };
         let mut result = head.iter().try_for_each(|h| out.write(h));
-        'tensors: for &lane in &owner {
+        'tensors: for _ in 0..count {
             // A tensor's pieces, up to its last.
             loop {
                 if result.is_err() {
                     break 'tensors;
                 }
-                let Ok(piece) = pieces[lane].recv() else {
+                let Ok(piece) = pieces.recv() else {
                     result = Err(std::io::Error::other("a tensor could not be produced"));
                     break 'tensors;
                 };
@@ -630,17 +616,17 @@ fn stream(
                 match piece {
                     Piece::Whole(_) | Piece::Band(_, true) => {
                         if let Piece::Band(band, _) = piece {
-                            let _ = spares[lane].send(band);
+                            let _ = spares.send(band);
                         }
                         break;
                     }
                     Piece::Band(band, false) => {
-                        let _ = spares[lane].send(band);
+                        let _ = spares.send(band);
                     }
                 }
             }
         }
-        // Producers waiting on a full channel or a spare band stop when these close.
+        // The producer, waiting on a full channel or a spare band, stops when these close.
         drop(pieces);
         drop(spares);
         result.and(out.finish())
@@ -926,7 +912,7 @@ const PART: usize = 1 << 20;
 /// Bands one producer has at a time (filling, queued, being written).
 const BANDS: usize = 4;
 
-/// Produces the bytes of `lane`'s tensors in order and sends them; a tensor written transposed
+/// Produces the bytes of `lane`'s tensors (all of them, in file order) and sends them; a tensor written transposed
 /// is transposed here, a band at a time (on rayon's pool), into buffers that come back once
 /// written.
 fn produce<'a>(
