@@ -1,5 +1,6 @@
 """PyTorch twin of `cargo xtask bench io`: save and load the same ~420 MB state dict
-(10 x nn.Linear(4096, 2560), f32) with torch.save/torch.load and safetensors, medians of 3.
+(10 x nn.Linear(4096, 2560), f32) with torch.save/torch.load and safetensors, and the §5.5
+round trip (torch.save + fsync, then torch.load + load_state_dict into a fresh net), medians of 3.
 
 Run: python3 bench/io_twin.py  (needs torch and safetensors; prints a markdown table)
 """
@@ -64,3 +65,12 @@ for name, f, path in rows:
 for name, f, path in [("torch.load + load_state_dict", torch_load_into, pt), ("safetensors load_file + load_state_dict", st_load_into, st)]:
     t = timed(f, setup=fresh_net)
     print(f"| PyTorch {torch.__version__} | {name} | {os.path.getsize(path) / t / 1e9:.2f} GB/s ({t * 1e3:.0f} ms) |")
+
+
+def round_trip(fresh):
+    torch_save()
+    torch_load_into(fresh)
+
+
+t = timed(round_trip, setup=fresh_net)
+print(f"| PyTorch {torch.__version__} | torch.save (+fsync) → torch.load + load_state_dict round trip | {t * 1e3:.0f} ms |")

@@ -40,11 +40,11 @@ pub trait Forward<B: Backend> {
         Vec::new()
     }
 
-    /// Creates parameters a lazy block does not have yet, from the shapes about to be loaded
-    /// (keys relative to this block, Burn orientation). Containers pass each child its part.
-    /// The default does nothing: eager blocks already have their parameters.
-    fn materialize_for(&self, shapes: &[(String, Vec<usize>)]) {
-        let _ = shapes;
+    /// Creates parameters a lazy block does not have yet, on `device`, from the shapes about
+    /// to be loaded (keys relative to this block, Burn orientation). Containers pass each
+    /// child its part. The default does nothing: eager blocks already have their parameters.
+    fn materialize_for(&self, shapes: &[(String, Vec<usize>)], device: &B::Device) {
+        let _ = (shapes, device);
     }
 }
 

@@ -356,7 +356,7 @@ impl<B: Backend> Forward<B> for Sequential<B> {
             .collect()
     }
 
-    fn materialize_for(&self, shapes: &[(String, Vec<usize>)]) {
+    fn materialize_for(&self, shapes: &[(String, Vec<usize>)], device: &B::Device) {
         let mut parts: HashMap<&str, Vec<(String, Vec<usize>)>> = HashMap::new();
         for (key, shape) in shapes {
             if let Some((child, rest)) = key.split_once(SEPARATOR) {
@@ -368,7 +368,7 @@ impl<B: Backend> Forward<B> for Sequential<B> {
         }
         for (name, child) in &self.children {
             if let Some(part) = parts.get(name.as_str()) {
-                child.materialize_for(part);
+                child.materialize_for(part, device);
             }
         }
     }
@@ -539,7 +539,9 @@ impl<B: Backend> Module<B> for Sequential<B> {
             .iter()
             .map(|p| (p.path.clone(), p.data.shape.to_vec()))
             .collect();
-        Forward::materialize_for(&self, &shapes);
+        // On the device of the parameters the network has, else the default one.
+        let device = self.devices().into_iter().next().unwrap_or_default();
+        Forward::materialize_for(&self, &shapes, &device);
         let by_path: HashMap<&str, &ParamItem> =
             record.params.iter().map(|p| (p.path.as_str(), p)).collect();
         map_params(self, |path, p: ParamSlot<B>| {

@@ -120,8 +120,8 @@ impl<B: Backend> Forward<B> for Shared<B> {
         self.read().repr()
     }
 
-    fn materialize_for(&self, shapes: &[(String, Vec<usize>)]) {
-        self.read().materialize_for(shapes);
+    fn materialize_for(&self, shapes: &[(String, Vec<usize>)], device: &B::Device) {
+        self.read().materialize_for(shapes, device);
     }
 }
 

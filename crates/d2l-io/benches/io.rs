@@ -2,16 +2,16 @@
 //!
 //! A state dict of ~420 MB (10 × `Linear(4096, 2560)`, f32): `save_state` (snapshot to host +
 //! safetensors serialization + atomic write with fsync), `load_state` into a fresh model
-//! (read, validate, convert, install), the part of a background checkpoint that stays on the
+//! (read, validate, convert, install), the §5.5 round trip (a save, then a load of that file
+//! into a fresh model), the part of a background checkpoint that stays on the
 //! compute path (`Checkpointer::save` returning), and the peak extra resident memory of a load;
 //! then the step throughput of a training loop that checkpoints every N steps, in the
 //! background or blocking, against one that does not.
 //! GB/s are of the file's bytes; medians of the repetitions. Saves overwrite the same file
-//! back to back (freeing the replaced file's storage overlaps the next save); loads read a
-//! file the first load has brought into the page cache (a save writes past it).
+//! back to back; loads read the file the saves left (in the page cache).
 //!
-//! `--only <backend> <save|load> [reps]` repeats one operation and prints each time (for
-//! `perf record` and for interleaving with `bench/io_twin.py`).
+//! `--only <backend> <save|load|roundtrip> [reps]` repeats one operation and prints each time
+//! (for `perf record` and for interleaving with `bench/io_twin.py`).
 
 use std::time::{Duration, Instant};
 
@@ -58,6 +58,7 @@ struct Row {
     bytes: u64,
     save: Duration,
     load: Duration,
+    round_trip: Duration,
     background: Duration,
     extra_peak: Option<u64>,
 }
@@ -92,6 +93,10 @@ impl BackendTask for Bench {
                 extra_peak = Some(extra_peak.unwrap_or(0).max(peak.saturating_sub(base)));
             }
         }
+        let mut round_trips = Vec::new();
+        for _ in 0..self.reps {
+            round_trips.push(round_trip(&path, &net, self.layers, device));
+        }
         let mut checkpoints = Checkpointer::new().expect("writer");
         let mut background = Vec::new();
         for _ in 0..self.reps {
@@ -105,10 +110,27 @@ impl BackendTask for Bench {
             bytes,
             save: median(saves),
             load: median(loads),
+            round_trip: median(round_trips),
             background: median(background),
             extra_peak,
         }
     }
+}
+
+/// `save_state` of `net` to `path`, then `load_state` of it into a fresh model (built before
+/// the clock starts, as the twin's): the §5.5 flow, timed as a whole.
+fn round_trip<B: Backend>(
+    path: &std::path::Path,
+    net: &Sequential<B>,
+    layers: usize,
+    device: &B::Device,
+) -> Duration {
+    let mut fresh = model::<B>(layers, device);
+    let _ = d2l_params::Parameters::state_dict(&fresh).len();
+    let start = Instant::now();
+    save_state(path, net).expect("save");
+    load_state(path, &mut fresh, true).expect("load");
+    start.elapsed()
 }
 
 /// How a training loop checkpoints: never, through a [`Checkpointer`], or with a blocking
@@ -166,10 +188,10 @@ impl BackendTask for Training {
     }
 }
 
-/// `--only <backend> <save|load> [reps]`: one operation on the 420 MB model, repeated, each
-/// time printed (for `perf record`); no table.
+/// `--only <backend> <save|load|roundtrip> [reps]`: one operation on the 420 MB model,
+/// repeated, each time printed (for `perf record`); no table.
 struct Only {
-    load: bool,
+    op: String,
     reps: usize,
 }
 
@@ -183,16 +205,24 @@ impl BackendTask for Only {
         let net = model::<B>(10, device);
         save_state(&path, &net).expect("save");
         for _ in 0..self.reps {
-            let start = Instant::now();
-            if self.load {
-                let mut fresh = model::<B>(10, device);
-                let _ = d2l_params::Parameters::state_dict(&fresh).len();
-                let start = Instant::now();
-                load_state(&path, &mut fresh, true).expect("load");
-                println!("load {:.0} ms", start.elapsed().as_secs_f64() * 1e3);
-            } else {
-                save_state(&path, &net).expect("save");
-                println!("save {:.0} ms", start.elapsed().as_secs_f64() * 1e3);
+            let ms = |t: Duration| t.as_secs_f64() * 1e3;
+            match self.op.as_str() {
+                "load" => {
+                    let mut fresh = model::<B>(10, device);
+                    let _ = d2l_params::Parameters::state_dict(&fresh).len();
+                    let start = Instant::now();
+                    load_state(&path, &mut fresh, true).expect("load");
+                    println!("load {:.0} ms", ms(start.elapsed()));
+                }
+                "save" => {
+                    let start = Instant::now();
+                    save_state(&path, &net).expect("save");
+                    println!("save {:.0} ms", ms(start.elapsed()));
+                }
+                _ => println!(
+                    "roundtrip {:.0} ms",
+                    ms(round_trip(&path, &net, 10, device))
+                ),
             }
         }
         let _ = std::fs::remove_dir_all(&dir);
@@ -202,7 +232,7 @@ impl BackendTask for Only {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--only") {
-        let usage = "--only <backend> <save|load> [reps]";
+        let usage = "--only <backend> <save|load|roundtrip> [reps]";
         let kind = args.get(i + 1).and_then(|b| {
             BackendKind::compiled()
                 .into_iter()
@@ -210,14 +240,15 @@ fn main() {
         });
         let op = args.get(i + 2).map(String::as_str);
         let reps = args.get(i + 3).map_or(Some(5), |r| r.parse().ok());
-        let (Some(kind), Some(op @ ("save" | "load")), Some(reps)) = (kind, op, reps) else {
+        let (Some(kind), Some(op @ ("save" | "load" | "roundtrip")), Some(reps)) = (kind, op, reps)
+        else {
             eprintln!("{usage}");
             std::process::exit(2);
         };
         if let Err(err) = run_on(
             kind,
             Only {
-                load: op == "load",
+                op: op.to_owned(),
                 reps,
             },
         ) {
@@ -229,9 +260,9 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let (reps, layers) = if quick { (1, 2) } else { (3, 10) };
     println!(
-        "| backend | state dict MB | save_state GB/s | load_state GB/s | Checkpointer::save returns after | peak extra RSS of a load |"
+        "| backend | state dict MB | save_state GB/s | load_state GB/s | save → load round trip | Checkpointer::save returns after | peak extra RSS of a load |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for kind in BackendKind::compiled() {
         match run_on(kind, Bench { reps, layers }) {
             Ok(r) => {
@@ -244,17 +275,18 @@ fn main() {
                     )
                 });
                 println!(
-                    "| {kind} | {:.0} | {:.2} ({:.0} ms) | {:.2} ({:.0} ms) | {:.0} ms ({:.0}% of a save) | {peak} |",
+                    "| {kind} | {:.0} | {:.2} ({:.0} ms) | {:.2} ({:.0} ms) | {:.0} ms | {:.0} ms ({:.0}% of a save) | {peak} |",
                     r.bytes as f64 / 1e6,
                     gbs(r.save),
                     r.save.as_secs_f64() * 1e3,
                     gbs(r.load),
                     r.load.as_secs_f64() * 1e3,
+                    r.round_trip.as_secs_f64() * 1e3,
                     r.background.as_secs_f64() * 1e3,
                     100.0 * r.background.as_secs_f64() / r.save.as_secs_f64(),
                 );
             }
-            Err(err) => println!("| {kind} | skipped: {err} | | | | |"),
+            Err(err) => println!("| {kind} | skipped: {err} | | | | | |"),
         }
     }
 

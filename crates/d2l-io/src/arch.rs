@@ -26,7 +26,6 @@ use d2l_blocks::{Block, Identity, Sequential, Shared};
 use serde::{Deserialize, Serialize};
 
 use crate::{IoError, TensorMap, file};
-use d2l_params::Parameters as _;
 
 /// The metadata key of the architecture in a safetensors header.
 pub const ARCH_KEY: &str = "d2l.architecture";
@@ -295,12 +294,11 @@ pub fn save_model<B: Backend>(
         .arch_at(net, "")
         .map_err(|reason| arch_error(path, reason))?;
     let json = serde_json::to_string(&arch).map_err(|e| arch_error(path, e.to_string()))?;
-    let views = net.state_dict();
-    file::write_with_metadata(
+    file::writer::write(
         path,
-        crate::state::pending(&views),
+        crate::state::snapshot(net),
         HashMap::from([(ARCH_KEY.to_owned(), json)]),
-        file::Cores::All,
+        file::writer::Cores::All,
     )
 }
 
@@ -316,7 +314,12 @@ pub fn load_model<B: Backend>(
     device: &B::Device,
 ) -> Result<Sequential<B>, IoError> {
     let path = path.as_ref();
-    let file = file::SafetensorsFile::open(path)?;
+    let file::Opened::Safetensors(file) = file::open(path)? else {
+        return Err(arch_error(
+            path,
+            "a PyTorch file holds no architecture (save_model writes safetensors)".into(),
+        ));
+    };
     let json = file.metadata.get(ARCH_KEY).ok_or_else(|| {
         arch_error(
             path,

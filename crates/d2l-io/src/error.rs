@@ -10,9 +10,21 @@ use thiserror::Error;
 /// file.
 #[derive(Debug, Error)]
 pub enum IoError {
-    /// The file system refused (missing file, a directory, no permission, disk full, …).
+    /// The file system refused (missing file, a directory, no permission, disk full, …). A
+    /// save that fails so left its path untouched.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file was renamed into place — every reader sees the new content — but its
+    /// directory could not be fsynced, so after a power loss it may hold its previous content
+    /// (see [`write_atomic`](crate::write_atomic)).
+    #[error("{path}: saved, but not durably (the directory could not be synced: {source})")]
+    NotDurable {
         /// The file.
         path: PathBuf,
         /// What the operating system said.

@@ -14,7 +14,8 @@
 //! - Architecture and parameters in one file ([`save_model`], [`load_model`]) for networks of
 //!   block types a [`Registry`] knows (D2L §5.5 exercise 3; see [`Arch`] for the restriction).
 //! - [`Checkpointer`]: checkpoints written off the compute path (tokio), errors reported.
-//! - Every save is atomic ([`write_atomic`]): a crash leaves the previous file whole.
+//! - Every save is atomic ([`write_atomic`]): a crash leaves the previous file whole, and the
+//!   next save of the same path reclaims what a killed save left ([`reclaim_temporaries`]).
 //!
 //! ```
 //! use burn::backend::NdArray;
@@ -47,7 +48,7 @@ mod tensors;
 pub use arch::{ARCH_KEY, Arch, Registry, load_model, save_model};
 pub use checkpoint::Checkpointer;
 pub use error::{IoError, LoadReport, Mismatch};
-pub use file::write_atomic;
+pub use file::atomic::{reclaim_temporaries, write_atomic};
 pub use optim::{load_optimizer, save_optimizer};
 pub use state::{apply_state, load_state, rename_prefix, save_state, state_tensors};
 pub use tensors::{

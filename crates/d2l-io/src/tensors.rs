@@ -1,11 +1,12 @@
 //! Tensors, lists and name → tensor maps in files (D2L §5.5.1).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{BasicOps, Tensor, TensorData, TensorKind};
 
+use crate::file::writer::{Cores, Entry, write};
 use crate::{IoError, file};
 
 /// Tensors by name, as a file holds them (keys sorted).
@@ -21,13 +22,16 @@ pub fn save_tensors<K: Into<String>>(
     path: impl AsRef<Path>,
     tensors: impl IntoIterator<Item = (K, TensorData)>,
 ) -> Result<(), IoError> {
-    let tensors: Vec<(String, TensorData)> =
-        tensors.into_iter().map(|(k, v)| (k.into(), v)).collect();
-    file::write(path.as_ref(), &tensors)
+    let entries = tensors
+        .into_iter()
+        .map(|(key, data)| Entry::data(key.into(), data))
+        .collect();
+    write(path.as_ref(), entries, HashMap::new(), Cores::All)
 }
 
-/// Loads every tensor of a safetensors file, or of a PyTorch file holding a dict of tensors
-/// (`torch.save(mydict, …)`, a state dict), by name.
+/// Loads every tensor of a safetensors file, or of a PyTorch file (`torch.save`) holding a
+/// dict of tensors (`mydict`, a state dict: keys as saved, nested dicts joined with `.`), a
+/// list or tuple of tensors (keys `0`, `1`, …) or one tensor (key `0`), by name.
 ///
 /// # Errors
 /// [`IoError::Io`] for a missing or unreadable path or a directory, [`IoError::Format`] for a
@@ -54,21 +58,24 @@ pub fn save_list(
     )
 }
 
-/// Loads a list saved by [`save_list`] (keys `"0"` … `"n-1"`), in order.
+/// Loads a list saved by [`save_list`] (keys `"0"` … `"n-1"`), or by PyTorch's
+/// `torch.save([x, y], 'x-files')`, in order.
 ///
 /// # Errors
 /// As [`load_tensors`], and [`IoError::Layout`] if the keys are not `0` … `n-1`.
 pub fn load_list(path: impl AsRef<Path>) -> Result<Vec<TensorData>, IoError> {
     let path = path.as_ref();
-    let mut map = load_tensors(path)?;
-    let list: Option<Vec<TensorData>> =
-        (0..map.len()).map(|i| map.remove(&i.to_string())).collect();
-    list.ok_or_else(|| IoError::Layout {
+    let map = load_tensors(path)?;
+    if (0..map.len()).all(|i| map.contains_key(&i.to_string())) {
+        let mut map = map;
+        return Ok((0..map.len())
+            .filter_map(|i| map.remove(&i.to_string()))
+            .collect());
+    }
+    Err(IoError::Layout {
         path: path.to_owned(),
         expected: "a list (keys 0, 1, …)".into(),
-        found: load_tensors(path)
-            .map(|m| m.into_keys().collect())
-            .unwrap_or_default(),
+        found: map.into_keys().collect(),
     })
 }
 
@@ -80,7 +87,8 @@ pub fn save_tensor(path: impl AsRef<Path>, tensor: TensorData) -> Result<(), IoE
     save_list(path, [tensor])
 }
 
-/// Loads the one tensor saved by [`save_tensor`].
+/// Loads the one tensor saved by [`save_tensor`], or by PyTorch's
+/// `torch.save(x, 'x-file')`.
 ///
 /// # Errors
 /// As [`load_list`], and [`IoError::Layout`] if the file holds more than one tensor.

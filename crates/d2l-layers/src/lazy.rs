@@ -225,15 +225,15 @@ impl<B: Backend> Forward<B> for LazyLinear<B> {
         Forward::forward(linear, x)
     }
 
-    /// Materializes on the default device from the record's `weight` shape (`[in, out]`).
-    fn materialize_for(&self, shapes: &[(String, Vec<usize>)]) {
+    /// Materializes on `device` from the record's `weight` shape (`[in, out]`).
+    fn materialize_for(&self, shapes: &[(String, Vec<usize>)], device: &B::Device) {
         if self.linear.get().is_some() {
             return;
         }
         if let Some((_, shape)) = shapes.iter().find(|(k, _)| k == "weight") {
             if let [d_input, d_output] = shape.as_slice() {
                 if *d_output == self.d_output {
-                    let _ = self.materialize(*d_input, &B::Device::default());
+                    let _ = self.materialize(*d_input, device);
                 }
             }
         }

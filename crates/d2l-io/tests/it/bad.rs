@@ -83,6 +83,20 @@ fn truncated_and_corrupted_safetensors_are_format_errors() {
         std::fs::write(&bad, &content).expect("write");
         rejects(&bad, what);
     }
+    // A header length past the end says so, with both sizes.
+    let mut b = bytes.clone();
+    let len = b.len() as u64;
+    b[..8].copy_from_slice(&len.to_le_bytes());
+    std::fs::write(&bad, &b).expect("write");
+    let text = rejects(&bad, "a header length past the end");
+    let after = b.len() - 8;
+    assert!(
+        text.contains(&format!(
+            "says {} bytes, but only {after} bytes follow",
+            b.len()
+        )),
+        "{text}"
+    );
     // A flipped byte in the data is not detectable (safetensors has no checksum): it loads,
     // with that one value changed.
     let mut b = bytes.clone();

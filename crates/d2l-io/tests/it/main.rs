@@ -1,7 +1,9 @@
 //! Integration tests of d2l-io, run once per backend by `cargo xtask test-all-backends`.
 
 mod bad;
+mod checkpointer;
 mod crash;
+mod faults;
 mod fuzz;
 mod pytorch;
 mod state;

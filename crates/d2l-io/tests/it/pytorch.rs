@@ -7,7 +7,9 @@ use burn::nn::{LinearConfig, Relu};
 use burn::tensor::{Tensor, TensorData, Tolerance};
 use d2l_blocks::Sequential;
 use d2l_device::backend_test;
-use d2l_io::{TensorMap, apply_state, load_state, load_tensors, save_state};
+use d2l_io::{
+    IoError, TensorMap, apply_state, load_list, load_state, load_tensor, load_tensors, save_state,
+};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -85,17 +87,46 @@ backend_test! {
 }
 
 #[test]
-fn pytorch_files_that_are_not_state_dicts_are_typed_errors() {
-    for file in ["list.pt", "module.pt"] {
-        match load_tensors(fixture(file)) {
-            Err(err) => assert!(err.to_string().contains(file), "{file}: {err}"),
-            // burn-store may read the tensors of a pickled module; then they must be its state.
-            Ok(map) if file == "module.pt" => assert!(
-                map.keys()
-                    .all(|k| k.ends_with("weight") || k.ends_with("bias")),
-                "{map:?}"
-            ),
-            Ok(map) => panic!("{file}: a list is not a state dict: {map:?}"),
-        }
+fn the_books_tensor_and_list_files_written_by_pytorch_load() {
+    // x = torch.arange(4); torch.save(x, 'x-file'); x2 = torch.load('x-file')
+    let x = load_tensor(fixture("x-file")).expect("x-file");
+    assert_eq!(x.dtype, burn::tensor::DType::I64);
+    assert_eq!(x.iter::<i64>().collect::<Vec<_>>(), [0, 1, 2, 3]);
+    // y = torch.zeros(4); torch.save([x, y], 'x-files'); x2, y2 = torch.load('x-files')
+    for file in ["x-files", "list.pt"] {
+        let list = load_list(fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(list.len(), 2, "{file}");
+        assert_eq!(list[0].iter::<i64>().collect::<Vec<_>>(), [0, 1, 2, 3]);
+        assert_eq!(list[1].iter::<f32>().collect::<Vec<_>>(), [0.0; 4]);
     }
+    // A tuple holding a dict: keys by position, then by name.
+    let nested = load_tensors(fixture("tuple.pt")).expect("tuple.pt");
+    assert_eq!(nested.keys().collect::<Vec<_>>(), ["0", "1.w"]);
+    // One tensor is not a list of two, and a list is not one tensor.
+    let err = load_tensor(fixture("x-files")).expect_err("two tensors");
+    assert!(matches!(err, IoError::Layout { .. }), "{err}");
+}
+
+#[test]
+fn pytorch_files_that_are_not_tensors_are_typed_errors_that_say_what_they_hold() {
+    let err = load_tensors(fixture("module.pt")).expect_err("a pickled module");
+    let text = err.to_string();
+    assert!(text.contains("module.pt"), "{text}");
+    assert!(text.contains("state_dict()"), "{text}");
+    let err = load_tensors(fixture("truncated.pt")).expect_err("half an archive");
+    let text = err.to_string();
+    assert!(
+        text.contains("truncated.pt") && text.contains("truncated or corrupted"),
+        "{text}"
+    );
+    assert!(
+        matches!(
+            err,
+            IoError::Format {
+                format: "PyTorch",
+                ..
+            }
+        ),
+        "{text}"
+    );
 }

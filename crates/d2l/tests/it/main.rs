@@ -1,5 +1,6 @@
 //! Integration tests of the facade: examples run on the selected backend, the examples index
-//! matches the manifest, and PyTorch-style printing.
+//! matches the manifest, PyTorch-style printing, and the crates together (lazy loads).
 
 mod examples;
+mod lazy_load;
 mod tidy;
