@@ -8,7 +8,8 @@ use burn::tensor::backend::Backend;
 use d2l_blocks::path::Visitable;
 
 use crate::IoError;
-use crate::file::writer::{Cores, Entry, write};
+use crate::file::entry::Entry;
+use crate::file::writer::{Cores, write};
 
 /// Writes checkpoints on a background thread, in the order they were asked for.
 ///

@@ -3,8 +3,9 @@
 //! - Tensors, lists and name → tensor maps ([`save_tensor`], [`save_list`],
 //!   [`save_tensors`] and their `load_*` twins): safetensors files whose dtype, shape and
 //!   values round-trip exactly; [`tensor_on`] puts host data on a device (`map_location`).
-//!   [`load_tensors`] also reads PyTorch files holding a dict of tensors (`torch.save` of a
-//!   state dict), through burn-store.
+//!   The `load_*` functions also read PyTorch's `torch.save` files of a tensor, a list or
+//!   tuple, or a dict of tensors (the book's `x-file`, `x-files`, `mydict`, state dicts),
+//!   through burn-store's pickle reader.
 //! - Model parameters ([`save_state`], [`load_state`]): PyTorch's keys and orientation, so a
 //!   file saved here loads into the PyTorch twin and a PyTorch state dict loads here. Loading
 //!   is strict and transactional: one [`LoadReport`] lists every missing, unexpected (with the
@@ -13,7 +14,8 @@
 //!   training in a fresh process, bit for bit.
 //! - Architecture and parameters in one file ([`save_model`], [`load_model`]) for networks of
 //!   block types a [`Registry`] knows (D2L §5.5 exercise 3; see [`Arch`] for the restriction).
-//! - [`Checkpointer`]: checkpoints written off the compute path (tokio), errors reported.
+//! - [`Checkpointer`]: checkpoints written off the compute path by a thread of its own, for
+//!   sync and async (tokio) callers, with a bounded queue; errors reported at the next call.
 //! - Every save is atomic ([`write_atomic`]): a crash leaves the previous file whole, and the
 //!   next save of the same path reclaims what a killed save left ([`reclaim_temporaries`]).
 //!

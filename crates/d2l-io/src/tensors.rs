@@ -6,7 +6,8 @@ use std::path::Path;
 use burn::tensor::backend::Backend;
 use burn::tensor::{BasicOps, Tensor, TensorData, TensorKind};
 
-use crate::file::writer::{Cores, Entry, write};
+use crate::file::entry::Entry;
+use crate::file::writer::{Cores, write};
 use crate::{IoError, file};
 
 /// Tensors by name, as a file holds them (keys sorted).

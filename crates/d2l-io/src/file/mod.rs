@@ -1,9 +1,10 @@
 //! Files, one job per module: atomic replacement ([`atomic`]), the dtype map ([`dtype`]),
-//! reading safetensors ([`safetensors`]) and PyTorch ([`pytorch`]) files, and writing
-//! safetensors ([`writer`]).
+//! reading safetensors ([`safetensors`]) and PyTorch ([`pytorch`]) files, a snapshot's tensors
+//! ([`entry`]), and writing safetensors ([`writer`]).
 
 pub(crate) mod atomic;
 pub(crate) mod dtype;
+pub(crate) mod entry;
 pub(crate) mod pytorch;
 pub(crate) mod safetensors;
 pub(crate) mod writer;

@@ -1,12 +1,8 @@
-//! Writing safetensors files: the one save pipeline's second half.
-//!
-//! Every saver (`save_tensors`, `save_state`, `save_model`, `Checkpointer`) first takes a
-//! snapshot — a list of [`Entry`]s, each owning or holding its bytes — and then calls
-//! [`write`], here or on a background thread. The header is built by the `safetensors`
-//! crate's own types; the data is streamed into the temporary file of an atomic write: this
-//! thread produces the bytes (transposing Linear weights a band at a time) while a sink thread
-//! writes them, so a save costs about the larger of the two and holds a few bands besides the
-//! snapshot. The file is byte-identical to `safetensors::serialize` of the same tensors.
+//! Writing safetensors files, the second half of the one save pipeline: every saver takes a
+//! snapshot (a list of [`Entry`]s owning or holding their bytes), then calls [`write`] — here
+//! or on a background thread. This thread produces the bytes (transposing Linear weights a
+//! band at a time) while a sink thread writes them into the atomic write's temporary file; the
+//! file is byte-identical to `safetensors::serialize` of the same tensors.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -14,72 +10,11 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 
-use burn::tensor::{BoolStore, DType, TensorData};
 use d2l_blocks::tensor;
 
+use super::entry::Entry;
 use super::{atomic, dtype};
 use crate::IoError;
-
-/// A tensor whose bytes a backend keeps on the host (a parameter of flex or ndarray, held
-/// without a copy: Burn's tensors are values, and a backend writes in place only into a buffer
-/// nothing else holds, so training goes on beside the snapshot).
-pub(crate) trait HostTensor: Send + Sync {
-    /// Its bytes (none if the backend no longer keeps them on the host: the write then reports
-    /// a size mismatch).
-    fn bytes(&self) -> &[u8];
-}
-
-/// The bytes of one tensor of a snapshot: the one owner type of the save pipeline.
-pub(crate) enum HostBytes {
-    /// Host data (the caller's tensors, or a parameter read back from a device).
-    Data(TensorData),
-    /// A backend tensor kept on the host.
-    Tensor(Box<dyn HostTensor>),
-}
-
-impl HostBytes {
-    fn as_bytes(&self) -> &[u8] {
-        match self {
-            HostBytes::Data(data) => data.as_bytes(),
-            HostBytes::Tensor(tensor) => tensor.bytes(),
-        }
-    }
-}
-
-/// One tensor of a snapshot: key, dtype and shape as the file holds them, and its bytes.
-pub(crate) struct Entry {
-    /// The key in the file.
-    pub key: String,
-    /// The dtype in the file.
-    pub dtype: DType,
-    /// The shape in the file.
-    pub shape: Vec<usize>,
-    /// The bytes, row-major in the shape `shape` — or in `shape` reversed if `transposed`.
-    pub bytes: HostBytes,
-    /// Whether the bytes hold the transpose of the rank-2 `shape` (a Linear weight in Burn's
-    /// `[in, out]`), to be written transposed.
-    pub transposed: bool,
-}
-
-impl Entry {
-    /// Host data under `key`; booleans stored as u8/u32 are converted to safetensors' native
-    /// booleans.
-    pub(crate) fn data(key: String, data: TensorData) -> Self {
-        let data = match data.dtype {
-            DType::Bool(store) if store != BoolStore::Native => {
-                TensorData::new(data.iter::<bool>().collect::<Vec<bool>>(), data.shape)
-            }
-            _ => data,
-        };
-        Entry {
-            key,
-            dtype: data.dtype,
-            shape: data.shape.to_vec(),
-            bytes: HostBytes::Data(data),
-            transposed: false,
-        }
-    }
-}
 
 /// Which cores a write transposes on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,11 +94,10 @@ pub(crate) fn write(
     atomic::write_atomic_with(path, |file, _| stream(file, head, &entries, cores))
 }
 
-/// Bytes on their way to the sink.
+/// Bytes on their way to the sink: borrowed from the snapshot, or a band of a transposed
+/// tensor (whose buffer comes back to be reused).
 enum Piece<'a> {
-    /// Borrowed from the snapshot.
     Borrowed(&'a [u8]),
-    /// A band of a transposed tensor (its buffer comes back to be reused).
     Band(Vec<u8>),
 }
 
@@ -268,6 +202,7 @@ fn sink(
         });
         let mut out = file;
         let mut result = out.write_all(head);
+
         for piece in pieces {
             if result.is_err() {
                 // Dropping the receiver stops the producer.
@@ -297,7 +232,8 @@ mod tests {
 
     use burn::tensor::TensorData;
 
-    use super::{Cores, Entry, HostBytes};
+    use super::super::entry::{Entry, HostBytes};
+    use super::Cores;
 
     /// What the `safetensors` crate itself writes for `tensors`.
     fn reference(tensors: &[(String, TensorData)]) -> Vec<u8> {

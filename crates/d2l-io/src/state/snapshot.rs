@@ -6,7 +6,7 @@ use d2l_blocks::path::Visitable;
 use d2l_blocks::tensor;
 use d2l_params::Parameters;
 
-use crate::file::writer::{Entry, HostBytes, HostTensor};
+use crate::file::entry::{Entry, HostBytes, HostTensor};
 
 impl<B: Backend> HostTensor for burn::tensor::TensorPrimitive<B> {
     fn bytes(&self) -> &[u8] {

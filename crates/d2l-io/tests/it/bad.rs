@@ -131,15 +131,18 @@ fn a_pytorch_file_that_is_not_a_state_dict_is_a_format_error() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_save_over_a_fifo_replaces_it_without_waiting_for_a_writer() {
-    // The file a save replaces is held open until its storage is freed; a FIFO must not be
-    // opened (reading one waits for a writer: the save would hang).
+    // A save never opens a FIFO (opening one waits for the other end: the save would hang):
+    // not the one it replaces, nor one named like a temporary file it would reclaim.
     let dir = scratch("fifo");
     let path = dir.join("pipe.safetensors");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&path)
-        .status()
-        .expect("mkfifo runs");
-    assert!(made.success(), "mkfifo {}", path.display());
+    let lookalike = dir.join(".pipe.safetensors.1-1.tmp");
+    for fifo in [&path, &lookalike] {
+        let made = std::process::Command::new("mkfifo")
+            .arg(fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success(), "mkfifo {}", fifo.display());
+    }
     save_tensors(&path, [("x", TensorData::new(vec![1.0f32, 2.0], [2]))]).expect("save");
     assert!(std::fs::symlink_metadata(&path).expect("saved").is_file());
     let back = load_tensors(&path).expect("load");

@@ -69,18 +69,32 @@ fn section_examples_are_named_by_section() {
     }
 }
 
-#[test]
-fn library_crates_never_name_a_concrete_backend() {
-    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).expect("readable dir").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                rust_files(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
-            }
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("readable dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
         }
     }
+}
+
+/// One job per file: d2l-io's sources (tests included) stay under ~400 lines.
+#[test]
+fn d2l_io_files_stay_small() {
+    let mut files = Vec::new();
+    rust_files(&root().join("crates/d2l-io/src"), &mut files);
+    rust_files(&root().join("crates/d2l-io/tests"), &mut files);
+    assert!(files.len() > 10, "{files:?}");
+    for path in files {
+        let lines = read(&path).lines().count();
+        assert!(lines <= 400, "{}: {lines} lines; split it", path.display());
+    }
+}
+
+#[test]
+fn library_crates_never_name_a_concrete_backend() {
     for krate in ["d2l-blocks", "d2l-params", "d2l-layers", "d2l-io"] {
         let mut files = Vec::new();
         rust_files(&root().join("crates").join(krate).join("src"), &mut files);
