@@ -5,13 +5,14 @@ use burn::backend::Autodiff;
 use burn::module::AutodiffModule;
 use burn::nn::{LinearConfig, Relu};
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
-use burn::tensor::{Distribution, Tensor};
+use burn::tensor::{Distribution, Tensor, Tolerance};
 use d2l_blocks::Sequential;
 use d2l_device::backend_test;
 use d2l_io::{
     apply_state, load_optimizer, load_state, load_tensors, rename_prefix, save_optimizer,
     save_state, state_tensors,
 };
+use d2l_params::Parameters;
 
 use crate::scratch;
 
@@ -118,7 +119,12 @@ backend_test! {
             first3.forward(x.clone()).expect("forward")
         };
         let hidden_other = other[0].as_sequential().expect("body").forward(x).expect("forward");
-        assert_eq!(hidden_other.into_data(), hidden_trained.into_data());
+        // The values moved exactly; the outputs agree to rounding (a GPU backend may pick
+        // another matmul kernel for the second network while it autotunes: seen on CUDA).
+        for (ours, theirs) in [("body.0.weight", "0.weight"), ("body.2.bias", "2.bias")] {
+            assert_eq!(other.param(ours).expect(ours).data(), trained.param(theirs).expect(theirs).data());
+        }
+        hidden_other.into_data().assert_approx_eq::<f32>(&hidden_trained.into_data(), Tolerance::absolute(1e-5));
     }
 }
 
