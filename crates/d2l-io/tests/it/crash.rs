@@ -66,17 +66,6 @@ fn child_saves_in_a_loop() {
     }
 }
 
-/// The temporary files beside `path` (what killed saves leave).
-fn strays(path: &Path) -> Vec<String> {
-    let dir = path.parent().expect("dir");
-    std::fs::read_dir(dir)
-        .expect("dir")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".tmp"))
-        .collect()
-}
-
 /// 100 saving processes killed (SIGKILL) mid-save: the checkpoint always loads whole, and each
 /// save reclaims what the killed ones left, so at most one temporary file is ever left.
 #[cfg(unix)]
@@ -129,7 +118,7 @@ fn a_hundred_killed_savers_leave_a_whole_checkpoint_and_at_most_one_stray() {
         let _ = child.wait();
         assert!(started.elapsed() < Duration::from_secs(30));
         last = check_whole(&path);
-        let left = strays(&path);
+        let left = crate::strays(path.parent().expect("dir"));
         assert!(left.len() <= 1, "round {round}: {left:?}");
         killed_mid_save += left.len();
     }
@@ -147,6 +136,9 @@ fn a_hundred_killed_savers_leave_a_whole_checkpoint_and_at_most_one_stray() {
         ],
     )
     .expect("save");
-    assert_eq!(strays(&path), Vec::<String>::new());
+    assert_eq!(
+        crate::strays(path.parent().expect("dir")),
+        Vec::<String>::new()
+    );
     assert_eq!(check_whole(&path), 1.0);
 }

@@ -24,16 +24,6 @@ fn large() -> [(&'static str, TensorData); 1] {
     [("w", TensorData::new(vec![1.0f32; 4 << 20], [4096, 1024]))]
 }
 
-/// The temporary files in `dir`.
-fn strays(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .expect("dir")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".tmp"))
-        .collect()
-}
-
 /// Saves `large()` over the previous `small()` file, which must fail with an `IoError::Io`
 /// naming the file; prints the OS error code and checks the previous file and the directory.
 fn failing_save_keeps_the_previous_file(dir: &Path) -> i32 {
@@ -49,7 +39,11 @@ fn failing_save_keeps_the_previous_file(dir: &Path) -> i32 {
     assert_eq!(named, &path, "{err}");
     let previous = load_tensors(&path).expect("the previous file loads");
     assert_eq!(previous["w"], small()[0].1, "the previous file is whole");
-    assert_eq!(strays(dir), Vec::<String>::new(), "no temporary file left");
+    assert_eq!(
+        crate::strays(dir),
+        Vec::<String>::new(),
+        "no temporary file left"
+    );
     println!("fault error: {err}");
     source.raw_os_error().unwrap_or(-1)
 }
@@ -68,7 +62,7 @@ fn fault_child() {
             "{err:?}"
         );
         assert!(path.is_dir());
-        assert_eq!(strays(&dir), Vec::<String>::new());
+        assert_eq!(crate::strays(&dir), Vec::<String>::new());
         return;
     };
     let dir = PathBuf::from(std::env::var_os(DIR).expect("dir"));

@@ -10,7 +10,7 @@ mod state;
 mod tensors;
 mod training;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A fresh directory for one test's files.
 pub fn scratch(test: &str) -> PathBuf {
@@ -18,4 +18,14 @@ pub fn scratch(test: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// The temporary files in `dir` (what a killed or failed save could leave).
+pub fn strays(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect()
 }
