@@ -53,7 +53,9 @@ pub(crate) fn write_atomic_with(
         source,
     };
     let (dir, name) = split(path).map_err(io)?;
-    reclaim_in(&dir, name);
+    // Best effort: the save goes on whatever happens here (a directory that cannot be listed
+    // may still be written to).
+    let _ = reclaim_in(&dir, name);
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
     let tmp = dir.join(temporary_name(name, std::process::id(), unique));
@@ -142,15 +144,13 @@ pub fn reclaim_temporaries(path: impl AsRef<Path>) -> Result<usize, IoError> {
         source,
     };
     let (dir, name) = split(path).map_err(io)?;
-    std::fs::read_dir(&dir).map_err(io)?;
-    Ok(reclaim_in(&dir, name))
+    reclaim_in(&dir, name).map_err(io)
 }
 
-/// [`reclaim_temporaries`] of `dir/name`, best effort (a save goes on whatever happens here).
-fn reclaim_in(dir: &Path, name: &OsStr) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
+/// [`reclaim_temporaries`] of `dir/name`: an error only if `dir` cannot be listed; each file is
+/// best effort.
+fn reclaim_in(dir: &Path, name: &OsStr) -> std::io::Result<usize> {
+    let entries = std::fs::read_dir(dir)?;
     let mut removed = 0;
     for entry in entries.flatten() {
         let file_name = entry.file_name();
@@ -183,7 +183,7 @@ fn reclaim_in(dir: &Path, name: &OsStr) -> usize {
             removed += 1;
         }
     }
-    removed
+    Ok(removed)
 }
 
 /// Whether process `pid` is known not to run (Linux's `/proc`; elsewhere never known).

@@ -333,7 +333,8 @@ mod tests {
             bytes: HostBytes::Data(TensorData::new(vec![1f32; 3], [3])),
             transposed: false,
         };
-        let err = super::write(&path, vec![entry], HashMap::new(), Cores::All).unwrap_err();
+        let err = super::write(&path, vec![entry], HashMap::new(), Cores::All)
+            .expect_err("3 floats are not a 2 × 2 tensor");
         assert!(
             err.to_string()
                 .contains("tensor `w`: 12 bytes for shape [2, 2], expected 16"),

@@ -24,6 +24,7 @@ pub(crate) fn load_from<B: Backend, M: Module<B> + 'static>(
     module: &mut M,
     strict: bool,
 ) -> Result<LoadReport, IoError> {
+    let mut views = module.state_dict();
     if let Some(net) = (module as &dyn std::any::Any).downcast_ref::<Sequential<B>>() {
         // Lazy layers take their shapes from the file, on the model's device — but only once
         // the file is known to fit: checked on a copy first, so a refused file leaves a lazy
@@ -33,12 +34,12 @@ pub(crate) fn load_from<B: Backend, M: Module<B> + 'static>(
         let probe = net.clone();
         d2l_blocks::Forward::materialize_for(&probe, &shapes, &device);
         let probe_views = probe.state_dict();
-        if probe_views.len() != net.state_dict().len() {
+        if probe_views.len() != views.len() {
             check(source, &probe_views, tensors, strict)?;
             d2l_blocks::Forward::materialize_for(net, &shapes, &device);
+            views = module.state_dict();
         }
     }
-    let views = module.state_dict();
     let (report, plan) = check(source, &views, tensors, strict)?;
     // Every value read before anything changes: a read error leaves the model as it was.
     let mut values = read_values(tensors, plan)?;
