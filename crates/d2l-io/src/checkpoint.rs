@@ -172,6 +172,22 @@ impl Checkpointer {
     /// [`save`](Self::save) for async callers: the snapshot is taken now, before the first
     /// `.await`; the future waits (yielding) while the queue is full.
     ///
+    /// ```
+    /// use burn::backend::NdArray;
+    /// use burn::nn::LinearConfig;
+    /// use d2l_blocks::Sequential;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let path = std::env::temp_dir().join(format!("d2l-ckpt-async-{}.safetensors", std::process::id()));
+    /// let net = Sequential::<NdArray>::new().add(LinearConfig::new(4, 2).init(&Default::default()));
+    /// let mut checkpoints = d2l_io::Checkpointer::new().unwrap();
+    /// checkpoints.save_async(&path, &net).await.unwrap();
+    /// checkpoints.flush_async().await.unwrap();
+    /// assert_eq!(d2l_io::load_tensors(&path).unwrap().len(), 2);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// # });
+    /// ```
+    ///
     /// # Errors
     /// As [`save`](Self::save).
     pub fn save_async<B: Backend, T: Visitable<B> + ?Sized>(
