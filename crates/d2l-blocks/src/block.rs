@@ -46,6 +46,17 @@ pub trait Forward<B: Backend> {
     fn materialize_for(&self, shapes: &[(String, Vec<usize>)], device: &B::Device) {
         let _ = (shapes, device);
     }
+
+    /// Sets the training mode of this block and of every block under it — PyTorch's
+    /// `module.train(mode)`; `false` is `module.eval()`. See [`mode`](crate::mode) for how it
+    /// combines with Burn's backend rule. The default passes it on to every child of
+    /// [`children_mut`](Self::children_mut); a block that behaves differently in training
+    /// keeps it.
+    fn set_training(&mut self, training: bool) {
+        for (_, child) in self.children_mut() {
+            child.set_training(training);
+        }
+    }
 }
 
 /// A rank-erased view of a Burn visitor, so that it can cross a `dyn Block` boundary.

@@ -88,6 +88,53 @@ pub enum BlockError {
         /// What was not finite.
         what: String,
     },
+    /// An input whose channel dimension (dimension 1) does not match the block's.
+    #[error("layer `{path}`: expected {expected} input channels, got shape {actual:?}")]
+    Channels {
+        /// Dotted path of the block.
+        path: String,
+        /// The block's input channels.
+        expected: usize,
+        /// The input's shape.
+        actual: Vec<usize>,
+    },
+    /// A spatial input smaller than the block's (dilated) kernel after padding.
+    #[error(
+        "layer `{path}`: input shape {actual:?} is too small: with padding {padding:?}, \
+         the spatial sizes must be at least the kernel's extent {kernel:?}"
+    )]
+    TooSmall {
+        /// Dotted path of the block.
+        path: String,
+        /// The (dilated) kernel extent per spatial dimension.
+        kernel: Vec<usize>,
+        /// The padding per spatial dimension (each side).
+        padding: Vec<usize>,
+        /// The input's shape.
+        actual: Vec<usize>,
+    },
+    /// Batch statistics asked of a batch with one value per channel (PyTorch's
+    /// `ValueError: Expected more than 1 value per channel when training`).
+    #[error(
+        "layer `{path}`: expected more than 1 value per channel when training, got input shape \
+         {actual:?}"
+    )]
+    SingleValue {
+        /// Dotted path of the block.
+        path: String,
+        /// The input's shape.
+        actual: Vec<usize>,
+    },
+    /// An index input outside `0..len` or not an integer (an `Embedding` lookup).
+    #[error("layer `{path}`: index {value} is not an integer in 0..{len}")]
+    BadIndex {
+        /// Dotted path of the block.
+        path: String,
+        /// The offending value, as printed.
+        value: String,
+        /// The number of rows.
+        len: usize,
+    },
     /// A block-specific failure.
     #[error("layer `{path}`: {message}")]
     Custom {
@@ -108,6 +155,10 @@ macro_rules! path_of {
             | BlockError::InferWidth { path, .. }
             | BlockError::UnsupportedRank { path, .. }
             | BlockError::NonFinite { path, .. }
+            | BlockError::Channels { path, .. }
+            | BlockError::TooSmall { path, .. }
+            | BlockError::SingleValue { path, .. }
+            | BlockError::BadIndex { path, .. }
             | BlockError::Custom { path, .. } => Some(path),
             BlockError::Index { .. }
             | BlockError::DuplicateName { .. }

@@ -12,6 +12,11 @@
 //! - [`path`]: the one walk over parameters and blocks with their dotted paths
 //!   ([`path::visit_params`], [`path::map_params`], [`Sequential::apply`]) and the one
 //!   orientation rule; [`with_rank!`] is the one rank dispatch.
+//! - [`layers`]: the layers of the later chapters (convolutions, pooling, [`layers::BatchNorm`]
+//!   with PyTorch's buffers, norms, embeddings, `Flatten`), printed and keyed as in PyTorch;
+//!   [`mode`]: `net.train()` / `net.eval()` and how they map onto Burn's backends;
+//!   [`trace`]: the book's `layer_summary`, forward hooks and activation capture by
+//!   `named_modules` path.
 //! - [`book`]: the section's blocks (`Mlp`, `MySequential`, `FixedHiddenMlp`, `NestMlp`) and
 //!   exercises (`ParallelBlock`, [`book::stack`]).
 //!
@@ -44,14 +49,18 @@ mod rank;
 mod activation;
 mod block;
 pub mod book;
+mod buffer;
 mod builtin;
 mod display;
 mod error;
+pub mod layers;
+pub mod mode;
 pub mod path;
 mod sequential;
 mod session;
 mod shared;
 pub mod tensor;
+pub mod trace;
 
 pub use activation::{Activation, RankFn};
 #[doc(hidden)]
@@ -60,6 +69,7 @@ pub use block::{
     Block, ErasedMapper, ErasedVisitor, Forward, Lift, ReifyMapper, ReifyVisitor, map_block,
     visit_block,
 };
+pub use buffer::Buffer;
 pub use builtin::Identity;
 pub use display::{format_data, size_suffix, tree};
 pub use error::BlockError;

@@ -62,6 +62,37 @@ pub fn is_torch_transposed(name: &str, container_type: &str, rank: usize) -> boo
     rank == 2 && name == "weight" && container_type == "Struct:Linear"
 }
 
+/// PyTorch's name for a parameter Burn names otherwise: `LayerNorm`'s and `GroupNorm`'s
+/// `gamma` / `beta` are `weight` / `bias`.
+///
+/// **The one naming rule.** Every key this workspace builds goes through [`Path::enter`],
+/// which applies it, so state dicts, files, initializers and errors all use PyTorch's names.
+pub fn torch_name<'a>(name: &'a str, container_type: &str) -> &'a str {
+    match (container_type, name) {
+        ("Struct:LayerNorm" | "Struct:GroupNorm", "gamma") => "weight",
+        ("Struct:LayerNorm" | "Struct:GroupNorm", "beta") => "bias",
+        _ => name,
+    }
+}
+
+/// Whether a parameter is a buffer (PyTorch's `register_buffer`): in `state_dict`, saved and
+/// loaded, but not in `named_parameters`, never trained.
+///
+/// **The one buffer rule.** The buffers are the [`Buffer`](crate::Buffer) fields of
+/// [`BatchNorm`](crate::layers::BatchNorm): `running_mean`, `running_var`,
+/// `num_batches_tracked`.
+pub fn is_buffer(name: &str, container_type: &str) -> bool {
+    container_type == "Struct:BatchNorm"
+        && matches!(name, "running_mean" | "running_var" | "num_batches_tracked")
+}
+
+/// Whether a parameter is held as a float `[1]` but is PyTorch's int64 scalar (shape `[]`):
+/// batch norm's `num_batches_tracked`. Views, state dicts and files show PyTorch's dtype and
+/// shape; the value is converted at that boundary.
+pub fn is_torch_scalar(name: &str, container_type: &str) -> bool {
+    container_type == "Struct:BatchNorm" && name == "num_batches_tracked"
+}
+
 /// Where a walk is: the modules entered, as a dotted key, with their container types.
 ///
 /// Entering and leaving a module costs no allocation past the longest path seen.
@@ -79,7 +110,7 @@ impl Path {
         if !self.key.is_empty() {
             self.key.push(SEPARATOR);
         }
-        self.key.push_str(name);
+        self.key.push_str(torch_name(name, container_type));
         self.containers.push(container_type.to_owned());
     }
 
@@ -119,6 +150,16 @@ impl Path {
     pub fn container(&self) -> &str {
         let ty = self.container_type();
         ty.split_once(':').map_or(ty, |(_, name)| name)
+    }
+
+    /// Whether the parameter here is a buffer ([`is_buffer`]).
+    pub fn is_buffer(&self) -> bool {
+        is_buffer(self.name(), self.container_type())
+    }
+
+    /// Whether the parameter here is PyTorch's int64 scalar ([`is_torch_scalar`]).
+    pub fn is_torch_scalar(&self) -> bool {
+        is_torch_scalar(self.name(), self.container_type())
     }
 
     /// Whether a parameter of `rank` here is stored transposed ([`is_torch_transposed`]).

@@ -60,6 +60,8 @@ pub struct Sequential<B: Backend> {
     lifts: Vec<Option<Arc<dyn Any + Send + Sync>>>,
     /// The first child [`add`](Sequential::add)ed with a parameter of an unsupported rank.
     invalid: Option<BlockError>,
+    /// The mode set by [`train`](Sequential::train) / [`eval`](Sequential::eval), if any.
+    training: Option<bool>,
 }
 
 impl<B: Backend> Default for Sequential<B> {
@@ -85,6 +87,7 @@ impl<B: Backend> Clone for Sequential<B> {
             index: self.index.clone(),
             lifts: self.lifts.clone(),
             invalid: self.invalid.clone(),
+            training: self.training,
         })
     }
 }
@@ -105,7 +108,29 @@ impl<B: Backend> Sequential<B> {
             index: HashMap::new(),
             lifts: Vec::new(),
             invalid: None,
+            training: None,
         }
+    }
+
+    /// Puts every block of the tree in training mode — PyTorch's `net.train()`: dropout
+    /// drops, batch norm normalizes with batch statistics and updates its running ones, on any
+    /// backend ([`mode`](crate::mode)).
+    pub fn train(&mut self) -> &mut Self {
+        Forward::set_training(self, true);
+        self
+    }
+
+    /// Puts every block of the tree in evaluation mode — PyTorch's `net.eval()`: dropout is
+    /// the identity, batch norm uses its running statistics, even under `Autodiff`.
+    pub fn eval(&mut self) -> &mut Self {
+        Forward::set_training(self, false);
+        self
+    }
+
+    /// The mode [`train`](Self::train) / [`eval`](Self::eval) set: `None` if neither was
+    /// called, and the backend decides (training under `Autodiff`).
+    pub fn training(&self) -> Option<bool> {
+        self.training
     }
 
     /// Appends `block` under the next positional name (`"0"`, `"1"`, …).
@@ -294,8 +319,11 @@ impl<B: Backend> Sequential<B> {
         if let Some(err) = &self.invalid {
             return Err(err.clone());
         }
-        self.children.iter().try_fold(x.into(), |x, (name, child)| {
-            child.forward(x).map_err(|e| e.within(name))
+        let x = x.into();
+        crate::mode::scoped(self.training, || {
+            self.children.iter().try_fold(x, |x, (name, child)| {
+                crate::trace::call(name, child.as_ref(), x)
+            })
         })
     }
 
@@ -370,6 +398,13 @@ impl<B: Backend> Forward<B> for Sequential<B> {
             if let Some(part) = parts.get(name.as_str()) {
                 child.materialize_for(part, device);
             }
+        }
+    }
+
+    fn set_training(&mut self, training: bool) {
+        self.training = Some(training);
+        for (_, child) in &mut self.children {
+            child.set_training(training);
         }
     }
 
@@ -565,6 +600,7 @@ impl<B: AutodiffBackend> AutodiffModule<B> for Sequential<B> {
     fn valid(&self) -> Self::InnerModule {
         session(|| {
             let mut inner = Sequential::new();
+            inner.training = self.training;
             for (name, child) in &self.children {
                 let (valid, lift) = child.valid_boxed();
                 inner.insert(name.clone(), valid);
@@ -589,6 +625,7 @@ impl<B: AutodiffBackend> AutodiffModule<B> for Sequential<B> {
 impl<B: AutodiffBackend> Sequential<B> {
     fn lift_children(module: Sequential<B::InnerBackend>) -> Self {
         let mut outer = Sequential::new();
+        outer.training = module.training;
         for ((name, child), lift) in module.children.into_iter().zip(module.lifts) {
             let lifted = lift
                 .and_then(|l| l.downcast::<Lift<B>>().ok())

@@ -123,6 +123,10 @@ impl<B: Backend> Forward<B> for Shared<B> {
     fn materialize_for(&self, shapes: &[(String, Vec<usize>)], device: &B::Device) {
         self.read().materialize_for(shapes, device);
     }
+
+    fn set_training(&mut self, training: bool) {
+        self.write().set_training(training);
+    }
 }
 
 impl<B: Backend> Block<B> for Shared<B> {

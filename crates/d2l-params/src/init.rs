@@ -164,6 +164,8 @@ pub struct ParamInfo {
     pub fan_in: usize,
     /// PyTorch fan-out.
     pub fan_out: usize,
+    /// Whether it is a buffer (batch norm's running statistics), not a parameter.
+    pub buffer: bool,
 }
 
 fn fans(shape: &[usize]) -> (usize, usize) {
@@ -224,6 +226,7 @@ pub fn replace_params<B: Backend, M: Module<B>>(
             shape,
             fan_in,
             fan_out,
+            buffer: path.is_buffer(),
         };
         match f(&info, p.value) {
             Ok(Some(new)) => {
@@ -294,6 +297,10 @@ pub fn init_params<B: Backend, M: Module<B>>(
     mut select: impl FnMut(&ParamInfo) -> Option<Init>,
 ) -> Result<usize, ParamError> {
     replace_params(module, |info, value| {
+        // PyTorch initializes `net.parameters()`: buffers are not among them.
+        if info.buffer {
+            return Ok(None);
+        }
         let Some(init) = select(info) else {
             return Ok(None);
         };

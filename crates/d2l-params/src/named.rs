@@ -22,6 +22,8 @@ pub struct ParamView<B: Backend> {
     value: TensorPrimitive<B>,
     transposed: bool,
     requires_grad: bool,
+    buffer: bool,
+    scalar: bool,
 }
 
 impl<B: Backend> ParamView<B> {
@@ -35,8 +37,12 @@ impl<B: Backend> ParamView<B> {
         self.id
     }
 
-    /// The shape in PyTorch's orientation (`[out, in]` for a Linear weight).
+    /// The shape in PyTorch's orientation (`[out, in]` for a Linear weight, `[]` for
+    /// PyTorch's scalar buffers).
     pub fn shape(&self) -> Vec<usize> {
+        if self.scalar {
+            return Vec::new();
+        }
         let mut shape = self.value.shape().to_vec();
         if self.transposed {
             shape.reverse();
@@ -44,9 +50,25 @@ impl<B: Backend> ParamView<B> {
         shape
     }
 
-    /// The element type of the stored values (what [`data`](Self::data) returns).
+    /// The element type of the stored values (what [`data`](Self::data) returns: int64 for
+    /// PyTorch's scalar buffers).
     pub fn dtype(&self) -> burn::tensor::DType {
+        if self.scalar {
+            return burn::tensor::DType::I64;
+        }
         self.value.dtype()
+    }
+
+    /// Whether this is a buffer (batch norm's running statistics): in `state_dict`, not in
+    /// `named_parameters` ([`is_buffer`](d2l_blocks::path::is_buffer)).
+    pub fn is_buffer(&self) -> bool {
+        self.buffer
+    }
+
+    /// Whether this is PyTorch's int64 scalar held as a float `[1]` (`num_batches_tracked`;
+    /// [`is_torch_scalar`](d2l_blocks::path::is_torch_scalar)).
+    pub fn is_torch_scalar(&self) -> bool {
+        self.scalar
     }
 
     /// Number of elements.
@@ -69,9 +91,14 @@ impl<B: Backend> ParamView<B> {
         self.transposed
     }
 
-    /// The value in PyTorch's orientation, read back to the host.
+    /// The value in PyTorch's orientation, dtype and shape, read back to the host.
     pub fn data(&self) -> TensorData {
         let data = tensor::to_data(&self.value);
+        if self.scalar {
+            let count = data.convert::<f64>().to_vec::<f64>().unwrap_or_default();
+            let count = count.first().copied().unwrap_or_default().round() as i64;
+            return TensorData::new(vec![count], Vec::<usize>::new());
+        }
         if self.transposed {
             tensor::transpose_data(&data)
         } else {
@@ -246,16 +273,25 @@ pub trait Parameters<B: Backend> {
     fn parameter_views(&self) -> Vec<ParamView<B>>;
 
     /// `(key, parameter)` in registration order, each parameter once: PyTorch's
-    /// `named_parameters()` (`remove_duplicate=True`).
+    /// `named_parameters()` (`remove_duplicate=True`). Buffers are not parameters.
     fn named_parameters(&self) -> Vec<ParamView<B>> {
         let mut seen = HashSet::new();
         self.parameter_views()
             .into_iter()
-            .filter(|p| seen.insert(p.id))
+            .filter(|p| !p.buffer && seen.insert(p.id))
             .collect()
     }
 
-    /// Every parameter position by key: PyTorch's `state_dict()`.
+    /// `(key, buffer)` in registration order: PyTorch's `named_buffers()` (batch norm's
+    /// `running_mean`, `running_var`, `num_batches_tracked`).
+    fn named_buffers(&self) -> Vec<ParamView<B>> {
+        self.parameter_views()
+            .into_iter()
+            .filter(|p| p.buffer)
+            .collect()
+    }
+
+    /// Every parameter and buffer position by key: PyTorch's `state_dict()`.
     fn state_dict(&self) -> StateDict<B> {
         StateDict::new(self.parameter_views())
     }
@@ -302,6 +338,8 @@ impl<B: Backend, T: Visitable<B> + ?Sized> Parameters<B> for T {
                 value: p.value,
                 transposed,
                 requires_grad: p.requires_grad,
+                buffer: path.is_buffer(),
+                scalar: path.is_torch_scalar(),
             });
         });
     }

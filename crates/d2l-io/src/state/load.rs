@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use burn::module::{Module, ParamId};
+use burn::tensor::TensorData;
 use burn::tensor::backend::Backend;
 use d2l_blocks::Sequential;
 use d2l_blocks::tensor;
@@ -42,7 +43,24 @@ pub(crate) fn load_from<B: Backend, M: Module<B> + 'static>(
     }
     let (report, plan) = check(source, &views, tensors, strict)?;
     // Every value read before anything changes: a read error leaves the model as it was.
+    let scalars: HashSet<&str> = views
+        .iter()
+        .filter(|v| v.is_torch_scalar())
+        .map(|v| v.key())
+        .collect();
     let mut values = read_values(tensors, plan)?;
+    for (key, data) in values.iter_mut() {
+        if scalars.contains(key.as_str()) {
+            // Held as a float `[1]` (see `d2l_blocks::path::is_torch_scalar`).
+            let count = data
+                .clone()
+                .convert::<f32>()
+                .to_vec::<f32>()
+                .unwrap_or_default();
+            *data = TensorData::new(count, [1]);
+        }
+    }
+    drop(scalars);
     // The views hold the old parameters too; only the module should.
     drop(views);
     replace_params(module, |info, value| {
@@ -96,7 +114,14 @@ fn check<'a, B: Backend>(
             continue;
         };
         let shape = view.shape();
-        if !is_float(dtype) || file_shape != shape.as_slice() {
+        // PyTorch's int64 scalar buffers (`num_batches_tracked`) are counts: any number type,
+        // as a scalar or a one-element vector.
+        let fits = if view.is_torch_scalar() {
+            file_shape.iter().product::<usize>() == 1 && file_shape.len() <= 1
+        } else {
+            is_float(dtype) && file_shape == shape.as_slice()
+        };
+        if !fits {
             report.mismatched.push(Mismatch {
                 key: key.to_owned(),
                 expected: format!("shape {shape:?} (float)"),

@@ -23,6 +23,16 @@ pub(crate) fn snapshot<B: Backend, T: Visitable<B> + ?Sized>(module: &T) -> Vec<
         .state_dict()
         .iter()
         .map(|view| {
+            if view.is_torch_scalar() {
+                // PyTorch's int64 scalar (`num_batches_tracked`), converted here.
+                return Entry {
+                    key: view.key().to_owned(),
+                    dtype: view.dtype(),
+                    shape: view.shape(),
+                    bytes: HostBytes::Data(view.data()),
+                    transposed: false,
+                };
+            }
             let bytes = match view.host_bytes() {
                 Some(_) => HostBytes::Tensor(Box::new(view.primitive().clone())),
                 None => HostBytes::Data(tensor::to_data(view.primitive())),

@@ -1,0 +1,194 @@
+//! [`BatchNorm`]: PyTorch's `BatchNorm1d` / `BatchNorm2d`, with its buffers and its statistics.
+
+use burn::module::{Module, Param};
+use burn::tensor::Tensor;
+use burn::tensor::backend::Backend;
+
+use super::check::{self, py_float};
+use crate::{Activation, BlockError, Buffer, Forward, impl_block, mode, tensor};
+
+/// Batch normalization over the channel dimension (D2L §8.5): PyTorch's `BatchNorm1d`
+/// (`[N, C]` or `[N, C, L]`) and `BatchNorm2d` (`[N, C, H, W]`).
+///
+/// Not Burn's `BatchNorm`, whose state and statistics differ from PyTorch's: here the keys are
+/// PyTorch's (`weight`, `bias`, and the buffers `running_mean`, `running_var`,
+/// `num_batches_tracked`), the running variance is updated with the **unbiased** batch
+/// variance, and `num_batches_tracked` counts training batches — so a network trained here
+/// evaluates in PyTorch to the same outputs, and a PyTorch checkpoint loads strictly.
+///
+/// Training or evaluation follows [`mode`](crate::mode): [`Forward::set_training`] (or an
+/// enclosing `net.train()` / `net.eval()`), else the backend (`Autodiff` trains).
+/// `num_batches_tracked` is held as a float `[1]` (exact to 2²⁴ batches) and exchanged as
+/// PyTorch's int64 scalar ([`path::is_torch_scalar`](crate::path::is_torch_scalar)).
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// use d2l_blocks::{Forward, Sequential, layers::BatchNorm};
+///
+/// let device = Default::default();
+/// let mut net = Sequential::<NdArray>::new().add(BatchNorm::new_1d(2, &device));
+/// assert_eq!(
+///     net.to_string(),
+///     "Sequential(\n  (0): BatchNorm1d(2, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n)"
+/// );
+/// net.train();
+/// let x = Tensor::<NdArray, 2>::from_floats([[1.0, 2.0], [3.0, 6.0]], &device);
+/// let y = net.forward(x).unwrap();
+/// assert!((y.into_data().to_vec::<f32>().unwrap()[0] + 1.0).abs() < 1e-4); // (1 - 2) / 1
+/// let bn = net.child::<BatchNorm<NdArray>>(0).unwrap();
+/// // Unbiased batch variances 2 and 8, momentum 0.1: 0.9 · 1 + 0.1 · [2, 8].
+/// let var = bn.running_var.value().into_data().to_vec::<f32>().unwrap();
+/// assert!((var[0] - 1.1).abs() < 1e-6 && (var[1] - 1.7).abs() < 1e-6);
+/// ```
+#[derive(Module, Debug)]
+pub struct BatchNorm<B: Backend> {
+    /// The scale γ, `[C]` (PyTorch's `weight`).
+    pub weight: Param<Tensor<B, 1>>,
+    /// The shift β, `[C]` (PyTorch's `bias`).
+    pub bias: Param<Tensor<B, 1>>,
+    /// The running mean, `[C]` (a buffer).
+    pub running_mean: Buffer<B, 1>,
+    /// The running (unbiased) variance, `[C]` (a buffer).
+    pub running_var: Buffer<B, 1>,
+    /// Training batches seen, `[1]` (a buffer; PyTorch's int64 scalar).
+    pub num_batches_tracked: Buffer<B, 1>,
+    eps: f64,
+    momentum: f64,
+    /// 1 for `BatchNorm1d`, 2 for `BatchNorm2d`.
+    spatial: usize,
+    training: Option<bool>,
+}
+
+impl<B: Backend> BatchNorm<B> {
+    /// PyTorch's `BatchNorm1d(num_features)`: γ = 1, β = 0, running mean 0 and variance 1.
+    pub fn new_1d(num_features: usize, device: &B::Device) -> Self {
+        Self::new(num_features, 1, device)
+    }
+
+    /// PyTorch's `BatchNorm2d(num_features)`.
+    pub fn new_2d(num_features: usize, device: &B::Device) -> Self {
+        Self::new(num_features, 2, device)
+    }
+
+    fn new(num_features: usize, spatial: usize, device: &B::Device) -> Self {
+        let ones = || Tensor::ones([num_features], device);
+        let zeros = || Tensor::zeros([num_features], device);
+        Self {
+            weight: Param::from_tensor(ones()),
+            bias: Param::from_tensor(zeros()),
+            running_mean: Buffer::new(zeros()),
+            running_var: Buffer::new(ones()),
+            num_batches_tracked: Buffer::new(Tensor::zeros([1], device)),
+            eps: 1e-5,
+            momentum: 0.1,
+            spatial,
+            training: None,
+        }
+    }
+
+    /// With `eps` added to the variance (PyTorch's default `1e-5`).
+    pub fn with_eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// With `momentum` for the running statistics (PyTorch's default `0.1`).
+    pub fn with_momentum(mut self, momentum: f64) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// The number of channels.
+    pub fn num_features(&self) -> usize {
+        self.weight.dims()[0]
+    }
+
+    /// 1 for `BatchNorm1d`, 2 for `BatchNorm2d`.
+    pub fn spatial_dims(&self) -> usize {
+        self.spatial
+    }
+
+    /// Its own mode ([`Forward::set_training`]), if one was set.
+    pub fn training(&self) -> Option<bool> {
+        self.training
+    }
+
+    /// Normalizes `x`, viewed as `[N, C, L]`, with batch statistics (updating the running
+    /// ones) or with the running ones.
+    fn normalize(&self, x: Tensor<B, 3>, training: bool) -> Result<Tensor<B, 3>, BlockError> {
+        let [n, c, l] = x.dims();
+        let count = n * l;
+        let (mean, var) = if training {
+            if count <= 1 {
+                return Err(BlockError::SingleValue {
+                    path: String::new(),
+                    actual: vec![n, c, l],
+                });
+            }
+            let mean = x.clone().mean_dim(0).mean_dim(2);
+            let var = (x.clone() - mean.clone()).square().mean_dim(0).mean_dim(2);
+            let m = self.momentum;
+            let unbiased = count as f64 / (count - 1) as f64;
+            let batch_mean = mean.clone().detach().reshape([c]);
+            let batch_var = var.clone().detach().reshape([c]).mul_scalar(unbiased);
+            self.running_mean
+                .set(self.running_mean.value().mul_scalar(1.0 - m) + batch_mean.mul_scalar(m));
+            self.running_var
+                .set(self.running_var.value().mul_scalar(1.0 - m) + batch_var.mul_scalar(m));
+            self.num_batches_tracked
+                .set(self.num_batches_tracked.value().add_scalar(1.0));
+            (mean, var)
+        } else {
+            (
+                self.running_mean.value().reshape([1, c, 1]),
+                self.running_var.value().reshape([1, c, 1]),
+            )
+        };
+        let y = (x - mean) / var.add_scalar(self.eps).sqrt();
+        Ok(y * self.weight.val().reshape([1, c, 1]) + self.bias.val().reshape([1, c, 1]))
+    }
+}
+
+impl<B: Backend> Forward<B> for BatchNorm<B> {
+    fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
+        let shape = x.shape();
+        let ranks = if self.spatial == 1 { 2..=3 } else { 4..=4 };
+        if !ranks.contains(&shape.len()) {
+            return Err(BlockError::Rank {
+                path: String::new(),
+                expected: self.spatial + 2,
+                actual: shape,
+            });
+        }
+        check::channels(self.num_features(), &shape)?;
+        check::device::<B>(&self.weight.device(), &x.device())?;
+        if shape.iter().product::<usize>() == 0 {
+            return Ok(x);
+        }
+        let (n, c) = (shape[0], shape[1]);
+        let l = shape[2..].iter().product();
+        let training = mode::resolve::<B>(self.training, &x.device());
+        let x3 = Tensor::<B, 3>::from_primitive(tensor::reshape(x.into_primitive(), &[n, c, l]));
+        let y = self.normalize(x3, training)?;
+        Ok(Activation::from_primitive(tensor::reshape(
+            y.into_primitive(),
+            &shape,
+        )))
+    }
+
+    fn set_training(&mut self, training: bool) {
+        self.training = Some(training);
+    }
+
+    fn repr(&self) -> String {
+        format!(
+            "BatchNorm{}d({}, eps={}, momentum={}, affine=True, track_running_stats=True)",
+            self.spatial,
+            self.num_features(),
+            py_float(self.eps),
+            py_float(self.momentum)
+        )
+    }
+}
+impl_block!(BatchNorm<B>);

@@ -1,0 +1,202 @@
+//! Burn's pooling layers as blocks: `MaxPool1d/2d`, `AvgPool1d/2d`, `AdaptiveAvgPool1d/2d`,
+//! printed as PyTorch prints them, checked before Burn's kernels run. No parameters.
+
+use burn::nn::pool::{
+    AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d,
+};
+use burn::nn::{PaddingConfig1d, PaddingConfig2d};
+use burn::tensor::Tensor;
+use burn::tensor::backend::Backend;
+
+use super::check::{self, Window, batched, int_or_tuple, tuple};
+use crate::{Activation, BlockError, Forward, impl_block};
+
+/// Per-side padding of a 1-d pool (Burn's `Same` as the kernel's half).
+fn pad_1d(padding: &PaddingConfig1d, kernel: usize) -> usize {
+    match *padding {
+        PaddingConfig1d::Valid => 0,
+        PaddingConfig1d::Same => kernel / 2,
+        PaddingConfig1d::Explicit(l, r) => l.max(r),
+    }
+}
+
+/// Per-side padding of a 2-d pool, per spatial dimension.
+fn pad_2d(padding: &PaddingConfig2d, kernel: [usize; 2]) -> [usize; 2] {
+    match *padding {
+        PaddingConfig2d::Valid => [0, 0],
+        PaddingConfig2d::Same => [kernel[0] / 2, kernel[1] / 2],
+        PaddingConfig2d::Explicit(t, l, b, r) => [t.max(b), l.max(r)],
+    }
+}
+
+/// Checks `x` (batched, rank `N`) against `windows` over its trailing dimensions and runs
+/// `pool`, or returns the zero-size output of a zero-size batch or channel dimension.
+fn pooled<B: Backend, const N: usize>(
+    x: Tensor<B, N>,
+    windows: &[Window],
+    pool: impl FnOnce(Tensor<B, N>) -> Tensor<B, N>,
+) -> Result<Tensor<B, N>, BlockError> {
+    let shape = x.dims();
+    let out = check::outputs(&shape, windows)?;
+    if shape[0] == 0 || shape[1] == 0 {
+        let mut dims = shape;
+        dims[N - windows.len()..].copy_from_slice(&out);
+        return Ok(check::empty(dims, &x.device()));
+    }
+    Ok(pool(x))
+}
+
+/// `MaxPool1d` on `[N, C, L]` (or `[C, L]`).
+impl<B: Backend> Forward<B> for MaxPool1d {
+    fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
+        let window = Window {
+            kernel: self.kernel_size,
+            stride: self.stride,
+            padding: 2 * pad_1d(&self.padding, self.kernel_size),
+            dilation: self.dilation,
+        };
+        batched::<B, 3>(x, |x| pooled(x, &[window], |x| MaxPool1d::forward(self, x)))
+    }
+
+    fn repr(&self) -> String {
+        format!(
+            "MaxPool1d(kernel_size={}, stride={}, padding={}, dilation={}, ceil_mode={})",
+            self.kernel_size,
+            self.stride,
+            pad_1d(&self.padding, self.kernel_size),
+            self.dilation,
+            if self.ceil_mode { "True" } else { "False" }
+        )
+    }
+}
+impl_block!(MaxPool1d);
+
+/// `MaxPool2d` on `[N, C, H, W]` (or `[C, H, W]`).
+impl<B: Backend> Forward<B> for MaxPool2d {
+    fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
+        let padding = pad_2d(&self.padding, self.kernel_size);
+        let windows: [Window; 2] = core::array::from_fn(|i| Window {
+            kernel: self.kernel_size[i],
+            stride: self.stride[i],
+            padding: 2 * padding[i],
+            dilation: self.dilation[i],
+        });
+        batched::<B, 4>(x, |x| pooled(x, &windows, |x| MaxPool2d::forward(self, x)))
+    }
+
+    fn repr(&self) -> String {
+        format!(
+            "MaxPool2d(kernel_size={}, stride={}, padding={}, dilation={}, ceil_mode={})",
+            int_or_tuple(&self.kernel_size),
+            int_or_tuple(&self.stride),
+            int_or_tuple(&pad_2d(&self.padding, self.kernel_size)),
+            int_or_tuple(&self.dilation),
+            if self.ceil_mode { "True" } else { "False" }
+        )
+    }
+}
+impl_block!(MaxPool2d);
+
+/// `AvgPool1d` on `[N, C, L]` (or `[C, L]`).
+impl<B: Backend> Forward<B> for AvgPool1d {
+    fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
+        let window = Window {
+            kernel: self.kernel_size,
+            stride: self.stride,
+            padding: 2 * pad_1d(&self.padding, self.kernel_size),
+            dilation: 1,
+        };
+        batched::<B, 3>(x, |x| pooled(x, &[window], |x| AvgPool1d::forward(self, x)))
+    }
+
+    fn repr(&self) -> String {
+        format!(
+            "AvgPool1d(kernel_size={}, stride={}, padding={})",
+            tuple(&[self.kernel_size]),
+            tuple(&[self.stride]),
+            tuple(&[pad_1d(&self.padding, self.kernel_size)])
+        )
+    }
+}
+impl_block!(AvgPool1d);
+
+/// `AvgPool2d` on `[N, C, H, W]` (or `[C, H, W]`).
+impl<B: Backend> Forward<B> for AvgPool2d {
+    fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
+        let padding = pad_2d(&self.padding, self.kernel_size);
+        let windows: [Window; 2] = core::array::from_fn(|i| Window {
+            kernel: self.kernel_size[i],
+            stride: self.stride[i],
+            padding: 2 * padding[i],
+            dilation: 1,
+        });
+        batched::<B, 4>(x, |x| pooled(x, &windows, |x| AvgPool2d::forward(self, x)))
+    }
+
+    fn repr(&self) -> String {
+        format!(
+            "AvgPool2d(kernel_size={}, stride={}, padding={})",
+            int_or_tuple(&self.kernel_size),
+            int_or_tuple(&self.stride),
+            int_or_tuple(&pad_2d(&self.padding, self.kernel_size))
+        )
+    }
+}
+impl_block!(AvgPool2d);
+
+/// An adaptive pool's window: any input of at least one element per spatial dimension fits.
+const ADAPTIVE: Window = Window {
+    kernel: 1,
+    stride: 1,
+    padding: 0,
+    dilation: 1,
+};
+
+/// `AdaptiveAvgPool1d` on `[N, C, L]` (or `[C, L]`).
+impl<B: Backend> Forward<B> for AdaptiveAvgPool1d {
+    fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
+        batched::<B, 3>(x, |x| {
+            let [n, c, _] = x.dims();
+            pooled(x, &[ADAPTIVE], |x| AdaptiveAvgPool1d::forward(self, x)).map(|y| {
+                if n * c == 0 {
+                    check::empty([n, c, self.output_size], &y.device())
+                } else {
+                    y
+                }
+            })
+        })
+    }
+
+    fn repr(&self) -> String {
+        format!("AdaptiveAvgPool1d(output_size={})", self.output_size)
+    }
+}
+impl_block!(AdaptiveAvgPool1d);
+
+/// `AdaptiveAvgPool2d` on `[N, C, H, W]` (or `[C, H, W]`).
+impl<B: Backend> Forward<B> for AdaptiveAvgPool2d {
+    fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
+        batched::<B, 4>(x, |x| {
+            let [n, c, _, _] = x.dims();
+            let [oh, ow] = self.output_size;
+            pooled(x, &[ADAPTIVE, ADAPTIVE], |x| {
+                AdaptiveAvgPool2d::forward(self, x)
+            })
+            .map(|y| {
+                if n * c == 0 {
+                    check::empty([n, c, oh, ow], &y.device())
+                } else {
+                    y
+                }
+            })
+        })
+    }
+
+    fn repr(&self) -> String {
+        format!(
+            "AdaptiveAvgPool2d(output_size={})",
+            tuple(&self.output_size)
+        )
+    }
+}
+impl_block!(AdaptiveAvgPool2d);
