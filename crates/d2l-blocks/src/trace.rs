@@ -16,7 +16,7 @@
 //!     .add(LinearConfig::new(4, 8).init(&device))
 //!     .add(Sequential::new().add(Relu::new()))
 //!     .add(LinearConfig::new(8, 2).init(&device));
-//! let (y, seen) = trace::capture(&["1.0", "2"], || net.forward(Tensor::ones([3, 4], &device)));
+//! let (y, seen) = trace::capture::<NdArray, _>(&["1.0", "2"], || net.forward(Tensor::ones([3, 4], &device)));
 //! assert_eq!(y.unwrap().dims(), [3, 2]);
 //! assert_eq!(seen.get("1.0").map(|a| a.shape()), Some(vec![3, 8]));
 //! assert_eq!(seen.paths(), ["1.0", "2"]);

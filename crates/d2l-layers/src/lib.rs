@@ -5,6 +5,9 @@
 //!   mechanisms as Burn's built-ins (`d2l-blocks`, `d2l-params`).
 //! - [`LazyLinear`]: the input width is inferred on the first forward; [`parameter_shapes`]
 //!   lists pending shapes with `-1`.
+//! - [`Lazy`] (`LazyConv1d`, `LazyConv2d`, `LazyBatchNorm1d`, `LazyBatchNorm2d`): the lazy
+//!   layers the book's CNNs are built from (§7–§8); [`models`]: LeNet, the book's `Residual`
+//!   and ResNet, torchvision's `resnet18`, `init_cnn`.
 //! - Exercise layers: [`TensorReduction`] (`y_k = Σ_ij W_ijk x_i x_j`) and [`FourierHalf`]
 //!   (the leading half of the DFT coefficients).
 //!
@@ -26,9 +29,15 @@
 //! Sibling crates: builds on `d2l-params` and `d2l-blocks`; never on `d2l-io`.
 
 mod custom;
+mod deferred;
 mod exercises;
 mod lazy;
+pub mod models;
 
 pub use custom::{CenteredLayer, MyLinear};
+pub use deferred::{
+    BatchNormSpec, Conv1dSpec, Conv2dSpec, Deferred, Lazy, LazyBatchNorm1d, LazyBatchNorm2d,
+    LazyConv1d, LazyConv2d,
+};
 pub use exercises::{FourierHalf, TensorReduction};
 pub use lazy::{LazyLinear, parameter_shapes};

@@ -117,7 +117,7 @@ pub(crate) fn empty<B: Backend, const N: usize>(
 }
 
 /// PyTorch's printing of a size tuple: `(3,)`, `(3, 3)`.
-pub(crate) fn tuple(values: &[usize]) -> String {
+pub fn tuple(values: &[usize]) -> String {
     match values {
         [one] => format!("({one},)"),
         _ => format!(
@@ -140,7 +140,7 @@ pub(crate) fn int_or_tuple(values: &[usize]) -> String {
 }
 
 /// Python's `repr` of a float: `1e-05`, `0.1`, `1.0`.
-pub(crate) fn py_float(value: f64) -> String {
+pub fn py_float(value: f64) -> String {
     if value != 0.0 && (value.abs() < 1e-4 || value.abs() >= 1e16) {
         let s = format!("{value:e}");
         match s.split_once('e') {

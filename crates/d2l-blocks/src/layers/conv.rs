@@ -13,21 +13,34 @@ use burn::tensor::backend::Backend;
 use super::check::{self, Window, batched, tuple};
 use crate::{Activation, BlockError, Forward, impl_block};
 
-/// PyTorch's `extra_repr` of a convolution: what differs from the defaults, in its order.
-struct ConvRepr<'a> {
-    name: &'a str,
-    channels: [usize; 2],
-    kernel: &'a [usize],
-    stride: &'a [usize],
-    padding: Option<String>,
-    dilation: &'a [usize],
-    output_padding: &'a [usize],
-    groups: usize,
-    bias: bool,
+/// PyTorch's printout of a convolution (`Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1),
+/// padding=(2, 2))`): what differs from the defaults, in PyTorch's order. Lazy convolutions
+/// print through it too (`LazyConv2d(0, …)`).
+#[derive(Debug, Clone)]
+pub struct ConvRepr<'a> {
+    /// The class name (`Conv2d`).
+    pub name: &'a str,
+    /// Input and output channels.
+    pub channels: [usize; 2],
+    /// Kernel size per spatial dimension.
+    pub kernel: &'a [usize],
+    /// Stride per spatial dimension.
+    pub stride: &'a [usize],
+    /// The padding as printed (`(2, 2)`, `same`), `None` for none.
+    pub padding: Option<String>,
+    /// Dilation per spatial dimension.
+    pub dilation: &'a [usize],
+    /// Output padding (transposed convolutions), empty otherwise.
+    pub output_padding: &'a [usize],
+    /// Groups.
+    pub groups: usize,
+    /// Whether there is a bias.
+    pub bias: bool,
 }
 
 impl ConvRepr<'_> {
-    fn render(&self) -> String {
+    /// The printout.
+    pub fn render(&self) -> String {
         let [c_in, c_out] = self.channels;
         let mut s = format!(
             "{}({c_in}, {c_out}, kernel_size={}, stride={}",

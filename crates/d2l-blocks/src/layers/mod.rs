@@ -31,11 +31,13 @@
 //! ```
 
 mod batch_norm;
-pub(crate) mod check;
+mod check;
 mod conv;
 mod norm;
 mod pool;
 mod shape;
 
 pub use batch_norm::BatchNorm;
+pub use check::{py_float, tuple};
+pub use conv::ConvRepr;
 pub use shape::{Flatten, Softmax, cat};

@@ -46,6 +46,16 @@ fn pooled<B: Backend, const N: usize>(
     Ok(pool(x))
 }
 
+/// `pool(x)` with NaN wherever a window holds a NaN, as PyTorch's max pools give (Burn's CPU
+/// and wgpu kernels skip NaNs): the pool of `x`'s NaN mask marks those windows.
+fn nan_max<B: Backend, const N: usize>(
+    x: Tensor<B, N>,
+    pool: impl Fn(Tensor<B, N>) -> Tensor<B, N>,
+) -> Tensor<B, N> {
+    let nans = pool(x.clone().is_nan().float());
+    pool(x).mask_fill(nans.greater_elem(0.0), f32::NAN)
+}
+
 /// `MaxPool1d` on `[N, C, L]` (or `[C, L]`).
 impl<B: Backend> Forward<B> for MaxPool1d {
     fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
@@ -55,7 +65,11 @@ impl<B: Backend> Forward<B> for MaxPool1d {
             padding: 2 * pad_1d(&self.padding, self.kernel_size),
             dilation: self.dilation,
         };
-        batched::<B, 3>(x, |x| pooled(x, &[window], |x| MaxPool1d::forward(self, x)))
+        batched::<B, 3>(x, |x| {
+            pooled(x, &[window], |x| {
+                nan_max(x, |x| MaxPool1d::forward(self, x))
+            })
+        })
     }
 
     fn repr(&self) -> String {
@@ -81,7 +95,9 @@ impl<B: Backend> Forward<B> for MaxPool2d {
             padding: 2 * padding[i],
             dilation: self.dilation[i],
         });
-        batched::<B, 4>(x, |x| pooled(x, &windows, |x| MaxPool2d::forward(self, x)))
+        batched::<B, 4>(x, |x| {
+            pooled(x, &windows, |x| nan_max(x, |x| MaxPool2d::forward(self, x)))
+        })
     }
 
     fn repr(&self) -> String {

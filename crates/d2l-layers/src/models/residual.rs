@@ -1,0 +1,148 @@
+//! The book's residual block and ResNet (D2L §8.6).
+
+use burn::module::Module;
+use burn::nn::PaddingConfig2d;
+use burn::nn::Relu;
+use burn::nn::pool::{AdaptiveAvgPool2dConfig, MaxPool2dConfig};
+use burn::tensor::backend::Backend;
+use d2l_blocks::layers::Flatten;
+use d2l_blocks::trace::call;
+use d2l_blocks::{Activation, Block, BlockError, Forward, Sequential, impl_block, tree};
+
+use super::{add_relu, relu_act};
+use crate::{LazyBatchNorm2d, LazyConv2d, LazyLinear};
+
+/// The book's `Residual` (§8.6): two 3×3 convolutions with batch norm, and a 1×1 convolution
+/// on the shortcut when the shape changes. Children `conv1`, `conv2`, `conv3`, `bn1`, `bn2`,
+/// in PyTorch's order, so keys and printout are the book's.
+#[derive(Module, Debug)]
+pub struct Residual<B: Backend> {
+    /// 3×3, stride `strides`.
+    pub conv1: LazyConv2d<B>,
+    /// 3×3.
+    pub conv2: LazyConv2d<B>,
+    /// 1×1 on the shortcut (`use_1x1conv`).
+    pub conv3: Option<LazyConv2d<B>>,
+    /// After `conv1`.
+    pub bn1: LazyBatchNorm2d<B>,
+    /// After `conv2`.
+    pub bn2: LazyBatchNorm2d<B>,
+}
+
+impl<B: Backend> Residual<B> {
+    /// `Residual(num_channels, use_1x1conv, strides)`.
+    pub fn new(num_channels: usize, use_1x1conv: bool, strides: usize) -> Self {
+        let conv3x3 = |s| {
+            LazyConv2d::new(num_channels, [3, 3])
+                .with_padding([1, 1])
+                .with_stride([s, s])
+        };
+        Self {
+            conv1: conv3x3(strides),
+            conv2: conv3x3(1),
+            conv3: use_1x1conv
+                .then(|| LazyConv2d::new(num_channels, [1, 1]).with_stride([strides, strides])),
+            bn1: LazyBatchNorm2d::new(),
+            bn2: LazyBatchNorm2d::new(),
+        }
+    }
+}
+
+impl<B: Backend> Forward<B> for Residual<B> {
+    fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
+        let y = call("conv1", &self.conv1, x.clone())?;
+        let y = relu_act(call("bn1", &self.bn1, y)?)?;
+        let y = call("conv2", &self.conv2, y)?;
+        let y = call("bn2", &self.bn2, y)?;
+        let x = match &self.conv3 {
+            Some(conv3) => call("conv3", conv3, x)?,
+            None => x,
+        };
+        add_relu(y, x)
+    }
+
+    fn repr(&self) -> String {
+        tree(
+            "Residual",
+            self.children().into_iter().map(|(n, c)| (n, c.repr())),
+        )
+    }
+
+    fn children(&self) -> Vec<(&str, &dyn Block<B>)> {
+        let mut out: Vec<(&str, &dyn Block<B>)> =
+            vec![("conv1", &self.conv1), ("conv2", &self.conv2)];
+        if let Some(conv3) = &self.conv3 {
+            out.push(("conv3", conv3));
+        }
+        out.push(("bn1", &self.bn1));
+        out.push(("bn2", &self.bn2));
+        out
+    }
+
+    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Block<B>)> {
+        let mut out: Vec<(&str, &mut dyn Block<B>)> =
+            vec![("conv1", &mut self.conv1), ("conv2", &mut self.conv2)];
+        if let Some(conv3) = &mut self.conv3 {
+            out.push(("conv3", conv3));
+        }
+        out.push(("bn1", &mut self.bn1));
+        out.push(("bn2", &mut self.bn2));
+        out
+    }
+
+    fn materialize_for(&self, shapes: &[(String, Vec<usize>)], device: &B::Device) {
+        for (name, child) in self.children() {
+            let prefix = format!("{name}.");
+            let part: Vec<(String, Vec<usize>)> = shapes
+                .iter()
+                .filter_map(|(k, s)| Some((k.strip_prefix(&prefix)?.to_owned(), s.clone())))
+                .collect();
+            child.materialize_for(&part, device);
+        }
+    }
+}
+impl_block!(Residual<B>);
+
+/// The book's ResNet network (§8.6, `ResNet(arch, num_classes).net`): the 7×7 stem `b1`,
+/// one `Sequential` of [`Residual`]s per `(num_residuals, num_channels)` of `arch` (`b2`, …),
+/// and `last` (global average pool, flatten, lazy linear). ResNet-18 is
+/// `arch = [(2, 64), (2, 128), (2, 256), (2, 512)]`.
+///
+/// # Errors
+/// None in practice: the child names (`b2`, …, `last`) are distinct and valid.
+pub fn resnet<B: Backend>(
+    arch: &[(usize, usize)],
+    num_classes: usize,
+) -> Result<Sequential<B>, BlockError> {
+    let b1 = Sequential::new()
+        .add(
+            LazyConv2d::new(64, [7, 7])
+                .with_stride([2, 2])
+                .with_padding([3, 3]),
+        )
+        .add(LazyBatchNorm2d::new())
+        .add(Relu::new())
+        .add(
+            MaxPool2dConfig::new([3, 3])
+                .with_strides([2, 2])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(),
+        );
+    let mut net = Sequential::new().add(b1);
+    for (i, &(num_residuals, num_channels)) in arch.iter().enumerate() {
+        let mut block = Sequential::new();
+        for j in 0..num_residuals {
+            block = if j == 0 && i != 0 {
+                block.add(Residual::new(num_channels, true, 2))
+            } else {
+                block.add(Residual::new(num_channels, false, 1))
+            };
+        }
+        net = net.add_named(format!("b{}", i + 2), block)?;
+    }
+    let last = Sequential::new()
+        .add(AdaptiveAvgPool2dConfig::new([1, 1]).init())
+        .add(Flatten::new())
+        .add(LazyLinear::new(num_classes));
+    net.add_named("last", last)
+}
