@@ -372,6 +372,12 @@ pub fn parameter_shapes<B: Backend>(net: &dyn Block<B>) -> Vec<(String, Vec<isiz
             }
             return;
         }
+        if let Some(pending) = crate::deferred::pending_shapes(block) {
+            for (name, shape) in pending {
+                out.push((join(path, name), shape));
+            }
+            return;
+        }
         // The block's own parameters: those not under one of its children.
         let children: Vec<String> = block
             .children()

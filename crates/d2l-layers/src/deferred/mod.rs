@@ -224,6 +224,25 @@ impl<B: Backend, S: Deferred> Lazy<B, S> {
     }
 }
 
+/// The pending shapes of `block` if it is one of the crate's lazy layers not built yet.
+pub(crate) fn pending_shapes<B: Backend>(
+    block: &dyn Block<B>,
+) -> Option<Vec<(&'static str, Vec<isize>)>> {
+    fn of<B: Backend, S: Deferred>(
+        block: &dyn Block<B>,
+    ) -> Option<Vec<(&'static str, Vec<isize>)>> {
+        let lazy = block.downcast_ref::<Lazy<B, S>>()?;
+        lazy.block
+            .get()
+            .is_none()
+            .then(|| lazy.spec.pending_shapes())
+    }
+    of::<B, Conv2dSpec>(block)
+        .or_else(|| of::<B, Conv1dSpec>(block))
+        .or_else(|| of::<B, BatchNormSpec<2>>(block))
+        .or_else(|| of::<B, BatchNormSpec<1>>(block))
+}
+
 /// The initializer for a parameter of a lazy layer: `weight` or `bias`; buffers keep theirs.
 fn select(p: &d2l_params::ParamInfo, weight: Option<Init>, bias: Option<Init>) -> Option<Init> {
     match p.name.as_str() {

@@ -24,6 +24,8 @@ mod sec5_5_exercises;
 mod sec5_5_file_io;
 #[path = "../../../../examples/sec5_6_gpus/main.rs"]
 mod sec5_6_gpus;
+#[path = "../../../../examples/sec7_6_and_8_6_cnns/main.rs"]
+mod sec7_6_and_8_6_cnns;
 
 backend_test! {
     fn sec5_2_parameters_runs<B>(device) {
@@ -171,5 +173,11 @@ backend_test! {
         d2l::io::save_state(dir.join("plain.safetensors"), &net).expect("save");
         assert!(load_model(dir.join("plain.safetensors"), &registry, device).is_err());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+backend_test! {
+    fn sec7_6_and_8_6_cnns_runs<B>(device) {
+        sec7_6_and_8_6_cnns::Section.run::<B>(device).expect("the example runs and its assertions hold");
     }
 }

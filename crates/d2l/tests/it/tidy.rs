@@ -60,12 +60,14 @@ fn every_example_opens_with_a_one_line_doc() {
 #[test]
 fn section_examples_are_named_by_section() {
     for name in manifest_examples() {
-        let ok = name == "tour"
-            || name
-                .strip_prefix("sec5_")
-                .and_then(|rest| rest.split('_').next())
-                .is_some_and(|n| n.parse::<u32>().is_ok());
-        assert!(ok, "example `{name}` is not named `sec5_<n>_<title>`");
+        // `sec<chapter>_<section>_<title>`, e.g. `sec5_1_layers_and_blocks`.
+        let mut parts = name.strip_prefix("sec").unwrap_or_default().split('_');
+        let numbered = |p: Option<&str>| p.is_some_and(|n| n.parse::<u32>().is_ok());
+        let ok = name == "tour" || (numbered(parts.next()) && numbered(parts.next()));
+        assert!(
+            ok,
+            "example `{name}` is not named `sec<chapter>_<section>_<title>`"
+        );
     }
 }
 

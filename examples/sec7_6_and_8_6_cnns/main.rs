@@ -1,0 +1,127 @@
+//! Past chapter 5: the book's LeNet (§7.6) and ResNet-18 (§8.6) built from the same blocks —
+//! lazy convolutions and batch norm, the layer summary, a few SGD steps on synthetic data,
+//! train and eval modes, a hook on a named module, and a PyTorch-format checkpoint round trip.
+//!
+//! Run: `cargo run --release --example sec7_6_and_8_6_cnns`.
+
+use burn::backend::Autodiff;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{GradientsParams, Optimizer, SgdConfig};
+use burn::tensor::{Distribution, Int, Tensor, TensorData};
+use d2l::blocks::trace;
+use d2l::device::backend::{BackendTask, DeviceBackend};
+use d2l::layers::models::{init_cnn, lenet, resnet};
+use d2l::layers::parameter_shapes;
+use d2l::params::Parameters;
+
+/// The cells, generic over the backend.
+pub struct Section;
+
+impl BackendTask for Section {
+    type Output = d2l::Result;
+
+    fn run<B: DeviceBackend>(self, device: &B::Device) -> d2l::Result {
+        println!("## 7.6 LeNet — backend: {}", B::KIND);
+        type AB<B> = Autodiff<B>;
+        let mut net = lenet::<AB<B>>(10);
+        println!("{net}");
+        assert_eq!(
+            parameter_shapes(&net)[0],
+            ("0.weight".to_owned(), vec![6, -1, 5, 5])
+        );
+        // The book's layer_summary: the lazy layers infer their shapes on the way.
+        let x = Tensor::<AB<B>, 4>::random([1, 1, 28, 28], Distribution::Default, device);
+        let summary = net.layer_summary(x)?;
+        for layer in &summary {
+            println!("{layer}");
+        }
+        assert_eq!(summary[0].shape, [1, 6, 28, 28]);
+        assert_eq!(summary[5].shape, [1, 16, 5, 5]);
+        assert_eq!(summary[11].shape, [1, 10]);
+        let initialized = init_cnn(&mut net)?;
+        assert_eq!(initialized, 5); // two convolutions, three linear layers
+
+        // A few SGD steps on one synthetic batch: the loss goes down.
+        let x = Tensor::<AB<B>, 4>::random([32, 1, 28, 28], Distribution::Default, device);
+        let labels: Vec<i64> = (0..32).map(|i| i % 10).collect();
+        let y = Tensor::<AB<B>, 1, Int>::from_data(TensorData::new(labels, [32]), device);
+        let loss_fn = CrossEntropyLossConfig::new().init(device);
+        let mut optim = SgdConfig::new().init();
+        let mut losses = Vec::new();
+        for _ in 0..5 {
+            let loss = loss_fn.forward(net.forward_tensor::<4, 2>(x.clone())?, y.clone());
+            losses.push(loss.clone().into_data().convert::<f32>().to_vec::<f32>()?[0]);
+            let grads = GradientsParams::from_grads(loss.backward(), &net);
+            net = optim.step(0.1, net, grads);
+        }
+        println!("loss over 5 steps: {losses:?}");
+        assert!(losses.iter().all(|l| l.is_finite()) && losses[4] < losses[0]);
+
+        println!("\n## 8.6 ResNet-18 — backend: {}", B::KIND);
+        let arch = [(2, 64), (2, 128), (2, 256), (2, 512)];
+        let mut net = resnet::<AB<B>>(&arch, 10)?;
+        net.eval(); // the summary below must not move the running statistics
+        let x = Tensor::<AB<B>, 4>::random([1, 1, 96, 96], Distribution::Default, device);
+        let summary = net.layer_summary(x.clone())?;
+        for layer in &summary {
+            println!("{layer}");
+        }
+        let shapes: Vec<Vec<usize>> = summary.iter().map(|l| l.shape.clone()).collect();
+        assert_eq!(
+            shapes,
+            [
+                vec![1, 64, 24, 24],
+                vec![1, 64, 24, 24],
+                vec![1, 128, 12, 12],
+                vec![1, 256, 6, 6],
+                vec![1, 512, 3, 3],
+                vec![1, 10]
+            ]
+        );
+        println!("{}", &net[1]);
+        let params: usize = net.named_parameters().iter().map(|p| p.numel()).sum();
+        let buffers = net.named_buffers().len();
+        println!("{params} parameters, {buffers} buffers (running statistics, batch counts)");
+        assert_eq!(buffers, 3 * 17); // 17 batch norms: the stem and two per residual block
+
+        // A hook on a module by its PyTorch name.
+        let (out, seen) =
+            trace::capture::<AB<B>, _>(&["b3.0.conv3"], || net.forward_tensor::<4, 2>(x.clone()));
+        let y_eval = out?;
+        let shortcut = seen.get("b3.0.conv3").map(|a| a.shape());
+        println!("b3.0.conv3 output shape: {shortcut:?}");
+        assert_eq!(shortcut, Some(vec![1, 128, 12, 12]));
+
+        // One training step moves the running statistics; eval mode does not.
+        net.train();
+        let batch = Tensor::<AB<B>, 4>::random([2, 1, 96, 96], Distribution::Default, device);
+        net.forward_tensor::<4, 2>(batch)?;
+        let tracked = net.state_dict()["0.1.num_batches_tracked"].data();
+        println!("0.1.num_batches_tracked = {tracked}");
+        assert_eq!(tracked.to_vec::<i64>()?, [1]);
+
+        // A PyTorch-format checkpoint (safetensors, PyTorch keys, buffers included) round trip
+        // into a fresh lazy network, which takes its shapes from the file.
+        let path =
+            std::env::temp_dir().join(format!("resnet18-{}.safetensors", std::process::id()));
+        d2l::io::save_state(&path, &net)?;
+        let mut clone = resnet::<AB<B>>(&arch, 10)?;
+        let report = d2l::io::load_state(&path, &mut clone, true)?;
+        std::fs::remove_file(&path)?;
+        println!("loaded {} tensors strictly", report.loaded.len());
+        net.eval();
+        clone.eval();
+        let (a, b) = (
+            net.forward_tensor::<4, 2>(x.clone())?,
+            clone.forward_tensor::<4, 2>(x)?,
+        );
+        assert_eq!(a.into_data(), b.into_data());
+        assert_eq!(y_eval.dims(), [1, 10]);
+        println!("the reloaded network computes the same outputs");
+        Ok(())
+    }
+}
+
+fn main() -> d2l::Result {
+    d2l::run(Section)
+}
