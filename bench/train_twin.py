@@ -45,8 +45,86 @@ def mlp(widths):
     return nn.Sequential(*layers)
 
 
+def lenet():
+    """The book's LeNet (§7.6), eager twin of `d2l_layers::models::lenet`."""
+    return nn.Sequential(
+        nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.Sigmoid(),
+        nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.Conv2d(6, 16, kernel_size=5), nn.Sigmoid(),
+        nn.AvgPool2d(kernel_size=2, stride=2), nn.Flatten(),
+        nn.Linear(400, 120), nn.Sigmoid(), nn.Linear(120, 84), nn.Sigmoid(),
+        nn.Linear(84, 10))
+
+
+class Residual(nn.Module):
+    """The book's §8.6 residual block."""
+
+    def __init__(self, c_in, c_out, use_1x1conv=False, strides=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1, stride=strides)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
+        self.conv3 = nn.Conv2d(c_in, c_out, 1, stride=strides) if use_1x1conv else None
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.bn2 = nn.BatchNorm2d(c_out)
+
+    def forward(self, X):
+        Y = torch.relu(self.bn1(self.conv1(X)))
+        Y = self.bn2(self.conv2(Y))
+        if self.conv3:
+            X = self.conv3(X)
+        return torch.relu(Y + X)
+
+
+def resnet18():
+    """The book's ResNet-18 (§8.6) on one input channel, 10 classes."""
+    layers = [nn.Sequential(nn.Conv2d(1, 64, 7, stride=2, padding=3), nn.BatchNorm2d(64),
+                            nn.ReLU(), nn.MaxPool2d(3, stride=2, padding=1))]
+    c = 64
+    for i, (n, c_out) in enumerate([(2, 64), (2, 128), (2, 256), (2, 512)]):
+        blk = []
+        for j in range(n):
+            first = j == 0 and i != 0
+            blk.append(Residual(c, c_out, use_1x1conv=first, strides=2 if first else 1))
+            c = c_out
+        layers.append(nn.Sequential(*blk))
+    layers.append(nn.Sequential(nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(512, 10)))
+    return nn.Sequential(*layers)
+
+
+# `<model>-b<batch>-<step>`: input 1×28×28 for LeNet, 1×64×64 for ResNet-18.
+CNNS = {
+    "lenet-b256-forward": (lenet, 256, 28, "forward"),
+    "lenet-b256-sgd": (lenet, 256, 28, "sgd"),
+    "resnet18-b8-forward": (resnet18, 8, 64, "forward"),
+    "resnet18-b8-sgd": (resnet18, 8, 64, "sgd"),
+}
+
+
 def runner(key):
     """A function doing one timed unit of `key`, built once."""
+    if key in CNNS:
+        make, batch, size, step = CNNS[key]
+        net = make()
+        x = torch.rand(batch, 1, size, size)
+        if step == "forward":
+            net.eval()
+
+            def forward():
+                with torch.no_grad():
+                    return net(x)[0, 0].item()
+            return forward
+        CASES[key] = (None, batch, step)
+        y = torch.randint(0, 10, (batch,))
+        loss_fn = nn.CrossEntropyLoss()
+        opt = torch.optim.SGD(net.parameters(), lr=0.01)
+
+        def cnn_step():
+            opt.zero_grad()
+            loss = loss_fn(net(x), y)
+            loss.item()
+            loss.backward()
+            opt.step()
+        return cnn_step
     if key in MATMULS:
         a, b = MATMULS[key]()
         return lambda: torch.matmul(a, b)

@@ -94,7 +94,7 @@ impl BackendTask for Section {
 
         // One training step moves the running statistics; eval mode does not.
         net.train();
-        let batch = Tensor::<AB<B>, 4>::random([2, 1, 96, 96], Distribution::Default, device);
+        let batch = Tensor::<AB<B>, 4>::random([1, 1, 96, 96], Distribution::Default, device);
         net.forward_tensor::<4, 2>(batch)?;
         let tracked = net.state_dict()["0.1.num_batches_tracked"].data();
         println!("0.1.num_batches_tracked = {tracked}");
@@ -122,6 +122,7 @@ impl BackendTask for Section {
     }
 }
 
+#[allow(dead_code)]
 fn main() -> d2l::Result {
     d2l::run(Section)
 }

@@ -6,14 +6,16 @@
 //! | `blocks`  | D2L §5.1: dynamic `Sequential` vs `#[derive(Module)]` MLP          | `d2l-blocks/benches/blocks.rs`  |
 //! | `layers`  | D2L §5.3: first call and steady state of `LazyLinear` vs `Linear`  | `d2l-layers/benches/layers.rs`  |
 //! | `io`      | D2L §5.5 at scale: save/load a ~420 MB state dict, background saves  | `d2l-io/benches/io.rs`          |
-//! | `train`   | forward and train steps of the chapter's MLPs vs PyTorch, interleaved | `d2l/benches/train.rs` |
+//! | `train`   | forward and train steps of the chapter's MLPs, then `cnn`, vs PyTorch, interleaved | `d2l/benches/train.rs` |
+//! | `cnn`     | LeNet and ResNet-18 (§7.6, §8.6): eval forward and SGD step vs PyTorch | `d2l/benches/cnn.rs` |
 //! | `params`  | D2L §5.2 at scale: parameter walks over 1 000 and 10 000 tensors     | `d2l-params/benches/params.rs`  |
 //!
 //! Extra arguments are passed to the benchmark program; results go to stdout and `target/bench/`.
 
 /// `(name, package, bench target, features)` of every benchmark.
-const BENCHES: [(&str, &str, &str, &str); 6] = [
+const BENCHES: [(&str, &str, &str, &str); 7] = [
     ("train", "d2l", "train", "ndarray,flex,wgpu,cuda"),
+    ("cnn", "d2l", "cnn", "ndarray,flex,wgpu,cuda"),
     (
         "io",
         "d2l-io",
@@ -65,9 +67,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .args(rest)
         .status()
         .map_err(|err| format!("cannot start cargo: {err}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("benchmark `{name}` failed"))
+    if !status.success() {
+        return Err(format!("benchmark `{name}` failed"));
     }
+    // `train` covers the whole training story: the MLP rows, then the CNN rows.
+    if name == "train" {
+        return run(&[&["cnn".to_owned()], rest].concat());
+    }
+    Ok(())
 }

@@ -41,7 +41,7 @@ fn section_examples(root: &Path) -> Result<Vec<String>, String> {
             let line = block.lines().find(|l| l.trim_start().starts_with("name"))?;
             Some(line.split('"').nth(1)?.to_owned())
         })
-        .filter(|name| name.starts_with("sec5_"))
+        .filter(|name| name.starts_with("sec"))
         .collect())
 }
 

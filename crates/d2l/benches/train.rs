@@ -14,8 +14,7 @@
 //! `target/bench/train.svg`. `--quick` runs fewer repetitions; `--only <backend> <case> [reps]`
 //! runs one case (2000 times by default; for `perf record`).
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use burn::backend::Autodiff;
@@ -29,6 +28,10 @@ use d2l_blocks::Sequential;
 use d2l_device::backend::{BackendKind, BackendTask, DeviceBackend, run_on};
 use d2l_device::timing::median;
 use indicatif::{ProgressBar, ProgressStyle};
+
+#[path = "twin.rs"]
+mod twin;
+use twin::Twin;
 
 /// The chapter's MLP as a struct: `Linear`, ReLU, …, `Linear`.
 #[derive(Module, Debug)]
@@ -151,73 +154,6 @@ impl Case {
             Step::Adam => "train step, Adam",
         };
         format!("{net}, batch {}, {what}", self.batch)
-    }
-}
-
-/// The PyTorch twin, running as a server: one line in (`key reps`), one line out (seconds).
-struct Twin {
-    child: Child,
-    input: ChildStdin,
-    output: BufReader<ChildStdout>,
-    version: String,
-}
-
-impl Twin {
-    fn start(threads: usize) -> Result<Twin, String> {
-        let has_torch = Command::new("python3")
-            .args(["-c", "import torch"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !has_torch {
-            return Err("`python3 -c \"import torch\"` fails here".into());
-        }
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/train_twin.py");
-        let mut child = Command::new("python3")
-            .args([script, "--serve", "--threads", &threads.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot start python3: {e}"))?;
-        let (Some(input), Some(output)) = (child.stdin.take(), child.stdout.take()) else {
-            return Err("no pipes to python3".into());
-        };
-        let mut twin = Twin {
-            child,
-            input,
-            output: BufReader::new(output),
-            version: String::new(),
-        };
-        twin.version = twin.line()?;
-        Ok(twin)
-    }
-
-    fn line(&mut self) -> Result<String, String> {
-        let mut line = String::new();
-        match self.output.read_line(&mut line) {
-            Ok(0) | Err(_) => Err("the PyTorch twin stopped".into()),
-            Ok(_) => Ok(line.trim().to_owned()),
-        }
-    }
-
-    /// The median of `reps` runs of `key` in the twin.
-    fn time(&mut self, key: &str, reps: usize) -> Result<Duration, String> {
-        writeln!(self.input, "{key} {reps}").map_err(|e| e.to_string())?;
-        self.input.flush().map_err(|e| e.to_string())?;
-        let line = self.line()?;
-        let seconds: f64 = line
-            .parse()
-            .map_err(|_| format!("the twin answered `{line}`"))?;
-        Ok(Duration::from_secs_f64(seconds))
-    }
-}
-
-impl Drop for Twin {
-    fn drop(&mut self) {
-        let _ = writeln!(self.input, "quit");
-        let _ = self.child.wait();
     }
 }
 

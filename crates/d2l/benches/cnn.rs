@@ -1,0 +1,261 @@
+//! CNN training speed against PyTorch in one run: `cargo xtask bench train` runs it after the
+//! MLP rows (or `cargo xtask bench cnn [--quick]` alone).
+//!
+//! The book's LeNet (§7.6) at batch 256 on 1×28×28 — eval forward and SGD train step, as the
+//! lazy `Sequential` of `d2l_layers::models::lenet` and as the same layers in a
+//! `#[derive(Module)]` struct — and the book's ResNet-18 (§8.6) at batch 8 on 1×64×64, eval
+//! forward and train step, on the CPU backends (lavapipe runs wgpu on the CPU: not a
+//! measurement of a GPU). Rounds alternate Burn and the PyTorch twin (`bench/train_twin.py`,
+//! same shapes and threads); medians per round, the median of the rounds reported, with
+//! ratios to PyTorch from the same run. Each step reads its loss (or an output) back.
+
+use std::time::Duration;
+
+use burn::backend::Autodiff;
+use burn::module::{AutodiffModule, Module};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::optim::{GradientsParams, Optimizer, SgdConfig};
+use burn::tensor::activation::sigmoid;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Distribution, ElementConversion, Int, Tensor};
+use d2l_blocks::Sequential;
+use d2l_device::backend::{BackendKind, BackendTask, DeviceBackend, run_on};
+use d2l_device::timing::median;
+use d2l_layers::models::{lenet, resnet};
+
+#[path = "twin.rs"]
+mod twin;
+use twin::Twin;
+
+/// LeNet as a plain Burn struct: the same layers, no dynamic dispatch.
+#[derive(Module, Debug)]
+struct DerivedLeNet<B: Backend> {
+    conv1: Conv2d<B>,
+    conv2: Conv2d<B>,
+    pool: AvgPool2d,
+    fc1: Linear<B>,
+    fc2: Linear<B>,
+    fc3: Linear<B>,
+}
+
+impl<B: Backend> DerivedLeNet<B> {
+    fn new(device: &B::Device) -> Self {
+        Self {
+            conv1: Conv2dConfig::new([1, 6], [5, 5])
+                .with_padding(PaddingConfig2d::Explicit(2, 2, 2, 2))
+                .init(device),
+            conv2: Conv2dConfig::new([6, 16], [5, 5]).init(device),
+            pool: AvgPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+            fc1: LinearConfig::new(400, 120).init(device),
+            fc2: LinearConfig::new(120, 84).init(device),
+            fc3: LinearConfig::new(84, 10).init(device),
+        }
+    }
+
+    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
+        let x = self.pool.forward(sigmoid(self.conv1.forward(x)));
+        let x = self.pool.forward(sigmoid(self.conv2.forward(x)));
+        let x: Tensor<B, 2> = x.flatten(1, 3);
+        let x = sigmoid(self.fc1.forward(x));
+        let x = sigmoid(self.fc2.forward(x));
+        self.fc3.forward(x)
+    }
+}
+
+/// One case: the twin's key, the model, batch and image size, and whether it trains.
+#[derive(Clone, Copy)]
+struct Case {
+    key: &'static str,
+    resnet: bool,
+    batch: usize,
+    size: usize,
+    train: bool,
+}
+
+const CASES: [Case; 4] = [
+    Case {
+        key: "lenet-b256-forward",
+        resnet: false,
+        batch: 256,
+        size: 28,
+        train: false,
+    },
+    Case {
+        key: "lenet-b256-sgd",
+        resnet: false,
+        batch: 256,
+        size: 28,
+        train: true,
+    },
+    Case {
+        key: "resnet18-b8-forward",
+        resnet: true,
+        batch: 8,
+        size: 64,
+        train: false,
+    },
+    Case {
+        key: "resnet18-b8-sgd",
+        resnet: true,
+        batch: 8,
+        size: 64,
+        train: true,
+    },
+];
+
+/// One timed measurement: `(Sequential, derive)` medians (no derive twin for ResNet).
+struct Measure {
+    case: Case,
+    reps: usize,
+}
+
+impl BackendTask for Measure {
+    type Output = (Duration, Option<Duration>);
+
+    fn run<B: DeviceBackend>(self, device: &B::Device) -> Self::Output {
+        B::seed(device, 0);
+        let Case {
+            resnet: is_resnet,
+            batch,
+            size,
+            train: trains,
+            ..
+        } = self.case;
+        let x =
+            Tensor::<Autodiff<B>, 4>::random([batch, 1, size, size], Distribution::Default, device);
+        let y = Tensor::<Autodiff<B>, 1, Int>::random(
+            [batch],
+            Distribution::Uniform(0.0, 10.0),
+            device,
+        );
+        let seq: Sequential<Autodiff<B>> = if is_resnet {
+            resnet(&[(2, 64), (2, 128), (2, 256), (2, 512)], 10).expect("resnet")
+        } else {
+            lenet(10)
+        };
+        seq.forward_tensor::<4, 2>(x.clone()).expect("materialize");
+        if !trains {
+            // Evaluation: the inner backend, running statistics (PyTorch: eval + no_grad).
+            let seq = seq.valid();
+            let x = x.clone().inner();
+            let dynamic = median(self.reps, || {
+                let out = seq.forward_tensor::<4, 2>(x.clone()).expect("forward");
+                std::hint::black_box(out.into_data());
+            });
+            let fixed = (!is_resnet).then(|| {
+                let net = DerivedLeNet::<B>::new(device);
+                median(self.reps, || {
+                    std::hint::black_box(net.forward(x.clone()).into_data());
+                })
+            });
+            return (dynamic, fixed);
+        }
+        let dynamic = train(
+            seq,
+            self.reps,
+            |n, x| n.forward_tensor::<4, 2>(x).expect("forward"),
+            &x,
+            &y,
+        );
+        let fixed = (!is_resnet).then(|| {
+            train(
+                DerivedLeNet::<Autodiff<B>>::new(device),
+                self.reps,
+                |n, x| n.forward(x),
+                &x,
+                &y,
+            )
+        });
+        (dynamic, fixed)
+    }
+}
+
+/// The median of `reps` SGD steps of `net`.
+fn train<B: AutodiffBackend, M: AutodiffModule<B>>(
+    net: M,
+    reps: usize,
+    forward: impl Fn(&M, Tensor<B, 4>) -> Tensor<B, 2>,
+    x: &Tensor<B, 4>,
+    y: &Tensor<B, 1, Int>,
+) -> Duration {
+    let loss_fn = CrossEntropyLossConfig::new().init(&x.device());
+    let mut sgd = SgdConfig::new().init();
+    let mut slot = Some(net);
+    median(reps, || {
+        if let Some(net) = slot.take() {
+            let loss = loss_fn.forward(forward(&net, x.clone()), y.clone());
+            let value: f32 = loss.clone().into_scalar().elem();
+            std::hint::black_box(value);
+            let grads = GradientsParams::from_grads(loss.backward(), &net);
+            slot = Some(sgd.step(0.01, net, grads));
+        }
+    })
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+fn mid(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let rounds = if quick { 1 } else { 3 };
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut twin = Twin::start(threads)
+        .map_err(|e| println!("PyTorch twin unavailable ({e})"))
+        .ok();
+    if let Some(twin) = &twin {
+        println!("PyTorch twin: {} ({threads} threads)", twin.version);
+    }
+    println!(
+        "\n| backend | case | Sequential | derive(Module) | PyTorch | Sequential / PyTorch | Sequential / derive |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let backends = [BackendKind::Flex, BackendKind::NdArray];
+    for kind in backends
+        .into_iter()
+        .filter(|k| BackendKind::compiled().contains(k))
+    {
+        for case in CASES {
+            let reps = match (quick, case.resnet) {
+                (true, _) => 3,
+                (false, true) => 5,
+                (false, false) => 10,
+            };
+            let (mut seq, mut der, mut torch) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..rounds {
+                let (s, d) = run_on(kind, Measure { case, reps })?;
+                seq.push(s);
+                der.extend(d);
+                if let Some(t) = twin.as_mut() {
+                    torch.push(t.time(case.key, reps)?);
+                }
+            }
+            let (seq, der) = (mid(seq), (!der.is_empty()).then(|| mid(der)));
+            let torch = (!torch.is_empty()).then(|| mid(torch));
+            let ratio = |a: Duration, b: Option<Duration>| {
+                b.map_or("–".into(), |b| {
+                    format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64())
+                })
+            };
+            println!(
+                "| {kind} | {} | {} | {} | {} | {} | {} |",
+                case.key,
+                ms(seq),
+                der.map_or("–".into(), ms),
+                torch.map_or("–".into(), ms),
+                ratio(seq, torch),
+                ratio(seq, der),
+            );
+        }
+    }
+    drop(twin.take());
+    Ok(())
+}
