@@ -10,10 +10,12 @@ pub struct Twin {
     child: Child,
     input: ChildStdin,
     output: BufReader<ChildStdout>,
+    /// The twin's version line (`PyTorch 2.9.0`).
     pub version: String,
 }
 
 impl Twin {
+    /// Starts `bench/train_twin.py --serve` with `threads` threads, if `python3` has torch.
     pub fn start(threads: usize) -> Result<Twin, String> {
         let has_torch = Command::new("python3")
             .args(["-c", "import torch"])
