@@ -1,4 +1,4 @@
-"""PyTorch twin of `cargo xtask bench train`: the same networks, batches and steps.
+"""PyTorch twin of `cargo xtask bench train` (and `cnn`, `ops`): same networks, batches, steps.
 
 The Rust benchmark starts it as a server (`--serve`): it prints its version line, then answers
 each request line `<case> <reps>` with the median seconds of `reps` runs (after a warm-up), so
@@ -100,8 +100,54 @@ CNNS = {
 }
 
 
+def op_runner(key):
+    """One op of `cargo xtask bench ops` (crates/d2l/benches/ops.rs), same shapes."""
+    import torch.nn.functional as F
+    act = (256, 6, 28, 28)
+    if key == "op-sigmoid":
+        x = torch.rand(act)
+        return lambda: torch.sigmoid(x)
+    if key == "op-exp":
+        x = torch.rand(act)
+        return lambda: torch.exp(x)
+    if key == "op-add":
+        a, b = torch.rand(1024, 1024), torch.rand(1024, 1024)
+        return lambda: a + b
+    if key == "op-add-strided":
+        a, b = torch.rand(1024, 1024), torch.rand(1024, 1024).t()
+        return lambda: a + b
+    if key == "op-add-bcast":
+        x, bias = torch.rand(act), torch.rand(6).reshape(1, 6, 1, 1)
+        return lambda: x + bias
+    if key in ("op-conv-lenet", "op-conv-lenet-bwd"):
+        x, w, pad = torch.rand(256, 6, 14, 14), torch.rand(16, 6, 5, 5), 0
+    elif key in ("op-conv-resnet", "op-conv-resnet-bwd"):
+        x, w, pad = torch.rand(8, 64, 16, 16), torch.rand(64, 64, 3, 3), 1
+    else:
+        x, w, pad = torch.rand(act), None, 0
+    if not key.endswith("-bwd"):
+        return lambda: F.conv2d(x, w, padding=pad)
+    ops = {
+        "op-sigmoid-bwd": lambda: torch.sigmoid(x),
+        "op-avgpool-bwd": lambda: F.avg_pool2d(x, 2, 2),
+        "op-conv-lenet-bwd": lambda: F.conv2d(x, w, padding=pad),
+        "op-conv-resnet-bwd": lambda: F.conv2d(x, w, padding=pad),
+    }
+    op = ops[key]
+    inputs = [t.requires_grad_() for t in (x, w) if t is not None]
+
+    def forward_backward():
+        for t in inputs:
+            t.grad = None
+        y = op()
+        y.backward(torch.ones_like(y))
+    return forward_backward
+
+
 def runner(key):
     """A function doing one timed unit of `key`, built once."""
+    if key.startswith("op-"):
+        return op_runner(key)
     if key in CNNS:
         make, batch, size, step = CNNS[key]
         net = make()

@@ -1,7 +1,8 @@
 //! D2L §5.6 "GPUs": devices, counts, `try_gpu`, copies and a model on a device.
 //!
 //! Run: `cargo run --example sec5_6_gpus` (CPU, ndarray), or with `--features d2l/wgpu` and
-//! `D2L_BACKEND=wgpu`, or `--features d2l/cuda` and `D2L_BACKEND=cuda`. Runs without a GPU: the
+//! `D2L_BACKEND=wgpu`, or `--features d2l/cuda` and `D2L_BACKEND=cuda`, or `--features d2l/tch`
+//! and `D2L_BACKEND=tch` (PyTorch's libtorch; see the README). Runs without a GPU: the
 //! book's `try_gpu()` then falls back to the CPU.
 
 use burn::module::Module;

@@ -8,14 +8,16 @@
 //! | `io`      | D2L §5.5 at scale: save/load a ~420 MB state dict, background saves  | `d2l-io/benches/io.rs`          |
 //! | `train`   | forward and train steps of the chapter's MLPs, then `cnn`, vs PyTorch, interleaved | `d2l/benches/train.rs` |
 //! | `cnn`     | LeNet and ResNet-18 (§7.6, §8.6): eval forward and SGD step vs PyTorch | `d2l/benches/cnn.rs` |
+//! | `ops`     | where flex loses: sigmoid, exp, strided adds, avg-pool and conv backward vs PyTorch | `d2l/benches/ops.rs` |
 //! | `params`  | D2L §5.2 at scale: parameter walks over 1 000 and 10 000 tensors     | `d2l-params/benches/params.rs`  |
 //!
 //! Extra arguments are passed to the benchmark program; results go to stdout and `target/bench/`.
 
 /// `(name, package, bench target, features)` of every benchmark.
-const BENCHES: [(&str, &str, &str, &str); 7] = [
+const BENCHES: [(&str, &str, &str, &str); 8] = [
     ("train", "d2l", "train", "ndarray,flex,wgpu,cuda"),
     ("cnn", "d2l", "cnn", "ndarray,flex,wgpu,cuda"),
+    ("ops", "d2l", "ops", "ndarray,flex,wgpu,cuda"),
     (
         "io",
         "d2l-io",
@@ -51,6 +53,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let Some(&(_, package, target, features)) = BENCHES.iter().find(|b| b.0 == name) else {
         return Err(format!("unknown benchmark `{name}` (expected {})", names()));
     };
+    // The `tch` backend joins where torch 2.9.0 is installed (its column in `train` and `cnn`).
+    let features = match crate::torch::status() {
+        Ok(()) if features.starts_with("d2l-device/") => format!("{features},d2l-device/tch"),
+        Ok(()) => format!("{features},tch"),
+        Err(reason) => {
+            println!("tch backend left out: {reason}");
+            features.to_owned()
+        }
+    };
     let mut command = crate::cargo();
     crate::quiet_vulkan(&mut command);
     let status = command
@@ -61,7 +72,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "--bench",
             target,
             "--features",
-            features,
+            &features,
             "--",
         ])
         .args(rest)

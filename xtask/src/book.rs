@@ -49,7 +49,7 @@ fn capture_outputs(root: &Path) -> Result<(), String> {
     let examples = section_examples(root)?;
     // The test suite's features and profile: the examples `cargo test` built are reused, and
     // with no `D2L_BACKEND` they run on the default backend (flex).
-    let features = crate::test_all_backends::FEATURES;
+    let features = crate::torch::test_features();
     let status = crate::cargo()
         .args([
             "build",
@@ -60,7 +60,7 @@ fn capture_outputs(root: &Path) -> Result<(), String> {
             "d2l",
             "--examples",
         ])
-        .args(["--features", features])
+        .args(["--features", &features])
         .status()
         .map_err(|e| format!("cannot start cargo: {e}"))?;
     if !status.success() {
@@ -71,7 +71,7 @@ fn capture_outputs(root: &Path) -> Result<(), String> {
     for name in examples {
         let output = crate::cargo()
             .args(["run", "--quiet", "--profile", "test", "--package", "d2l"])
-            .args(["--features", features])
+            .args(["--features", &features])
             .args(["--example", &name])
             .env_remove("D2L_BACKEND")
             .output()

@@ -16,13 +16,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     seconds
         .parse::<u64>()
         .map_err(|_| format!("--seconds takes a whole number, not `{seconds}`"))?;
+    let features = crate::torch::test_features();
     let mut command = crate::cargo();
     command
         .args([
             "test",
             "--workspace",
             "--features",
-            crate::test_all_backends::FEATURES,
+            &features,
             "--test",
             "it",
         ])

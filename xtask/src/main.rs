@@ -12,6 +12,7 @@ mod bench;
 mod book;
 mod fuzz;
 mod test_all_backends;
+mod torch;
 
 use std::process::ExitCode;
 
@@ -19,11 +20,12 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test-all-backends [--backends ndarray,flex,wgpu,cuda] [--require wgpu] [--keep-going]
+  test-all-backends [--backends ndarray,flex,wgpu,cuda,tch] [--require wgpu] [--keep-going]
       run the whole test suite once per backend and print a summary table; a backend
-      without a driver is skipped (with the install hint), or fails if --require names it
+      without a driver (tch: without torch==2.9.0) is skipped with the install hint, or
+      fails if --require names it
   bench <name> [args…]
-      run a benchmark in release mode (names: train, devices, blocks, layers, params, io)
+      run a benchmark in release mode (names: train, cnn, ops, devices, blocks, layers, params, io)
   book [--no-run]
       capture every section example's output and build the book (docs/book) into
       target/book with mdbook (installed into target/tools if missing)

@@ -1,8 +1,9 @@
 //! `cargo xtask test-all-backends`: the whole suite once per backend.
 //!
 //! One build serves every backend: the test binaries are compiled once with all backend
-//! features (`ndarray`, `flex`, `wgpu`, `cuda`) and run once per backend with `D2L_BACKEND`
-//! set, one backend per process (Burn keeps device state in globals). Before running a GPU
+//! features (`ndarray`, `flex`, `wgpu`, `cuda`, and `tch` where a `torch==2.9.0` is installed)
+//! and run once per backend with `D2L_BACKEND` set, one backend per process (Burn keeps device
+//! state in globals). Before running a GPU
 //! backend the harness asks the backend's own probe whether it can run here; one that cannot
 //! is reported *skipped* with the install hint — or *failed* if `--require` names it (CI
 //! demands wgpu, whose driver it installs). CUDA compiles without a toolkit, so the one build
@@ -13,10 +14,7 @@ use std::process::Stdio;
 use std::time::Instant;
 
 /// Every backend the harness knows, in run order.
-const BACKENDS: [&str; 4] = ["ndarray", "flex", "wgpu", "cuda"];
-
-/// The cargo features every run builds with: one build, one target dir, for all backends.
-pub(crate) const FEATURES: &str = "d2l/ndarray,d2l/flex,d2l/wgpu,d2l/cuda";
+const BACKENDS: [&str; 5] = ["ndarray", "flex", "wgpu", "cuda", "tch"];
 
 /// The test that prints `d2l-probe <backend>: …` lines (crates/d2l-device/tests/it/probe.rs).
 const PROBE_TEST: &str = "probe_reports_every_compiled_backend";
@@ -86,8 +84,10 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let options = parse_options(args)?;
     let started = Instant::now();
-    println!("=== test-all-backends: build (features {FEATURES}) ===");
-    let built = test_command(&["--no-run"])
+    let torch = crate::torch::status();
+    let features = crate::torch::test_features();
+    println!("=== test-all-backends: build (features {features}) ===");
+    let built = test_command(&features, &["--no-run"])
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
@@ -96,7 +96,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if !built {
         return Err("the test build failed".into());
     }
-    let probes = probe();
+    let mut probes = probe(&features);
+    // Without torch the build leaves `tch` out, so its probe line is torch's own status.
+    if let Err(reason) = torch {
+        probes.push(("tch".into(), Err(reason)));
+    }
     let mut outcomes = Vec::new();
     let mut docs_done = false;
     for backend in &options.backends {
@@ -116,7 +120,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             ),
             Some((_, Ok(()))) => {
                 // Doc tests and example builds do not depend on the backend: run them once.
-                let outcome = run_suite(backend, !docs_done);
+                let outcome = run_suite(&features, backend, !docs_done);
                 docs_done = true;
                 outcome
             }
@@ -160,18 +164,18 @@ fn skip_reason(backend: &str, reason: &str) -> String {
 }
 
 /// `cargo test` over the workspace with every backend feature, plus `extra` arguments.
-fn test_command(extra: &[&str]) -> std::process::Command {
+fn test_command(features: &str, extra: &[&str]) -> std::process::Command {
     let mut command = crate::cargo();
     command
-        .args(["test", "--workspace", "--features", FEATURES])
+        .args(["test", "--workspace", "--features", features])
         .args(extra);
     crate::quiet_vulkan(&mut command);
     command
 }
 
 /// Which compiled backends can run on this machine, from the backends' own probes.
-fn probe() -> Vec<(String, Result<(), String>)> {
-    let output = test_command(&["--test", "it", "--", PROBE_TEST, "--nocapture"])
+fn probe(features: &str) -> Vec<(String, Result<(), String>)> {
+    let output = test_command(features, &["--test", "it", "--", PROBE_TEST, "--nocapture"])
         .stderr(Stdio::null())
         .output();
     let text = output
@@ -202,14 +206,14 @@ fn parse_probe(text: &str) -> Vec<(String, Result<(), String>)> {
         .collect()
 }
 
-fn run_suite(backend: &str, with_docs: bool) -> Outcome {
+fn run_suite(features: &str, backend: &str, with_docs: bool) -> Outcome {
     let started = Instant::now();
     let mut extra = vec![];
     if !with_docs {
         extra.extend(["--lib", "--bins", "--tests"]);
     }
     extra.extend(["--no-fail-fast", "--", "--color", "never"]);
-    let mut command = test_command(&extra);
+    let mut command = test_command(features, &extra);
     command.env("D2L_BACKEND", backend).stdout(Stdio::piped());
     let mut outcome = outcome(backend, Status::Failed("cargo did not start".into()));
     let mut child = match command.spawn() {

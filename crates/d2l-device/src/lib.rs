@@ -7,7 +7,7 @@
 //!   already there), [`move_module`], [`module_device`].
 //! - Check before mixing devices: [`checked_binary`], [`ensure_same_device`].
 //! - Pick the backend at run time: [`backend`] (`D2L_BACKEND`, cargo features `ndarray`,
-//!   `flex`, `wgpu`, `cuda`).
+//!   `flex`, `wgpu`, `cuda`, `tch`).
 //!
 //! Nothing here panics on a machine without a GPU or driver: GPU runtimes are probed through
 //! their driver layer, never by creating a Burn client on a device that may not exist.

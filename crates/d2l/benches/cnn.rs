@@ -4,10 +4,11 @@
 //! The book's LeNet (§7.6) at batch 256 on 1×28×28 — eval forward and SGD train step, as the
 //! lazy `Sequential` of `d2l_layers::models::lenet` and as the same layers in a
 //! `#[derive(Module)]` struct — and the book's ResNet-18 (§8.6) at batch 8 on 1×64×64, eval
-//! forward and train step, on the CPU backends (lavapipe runs wgpu on the CPU: not a
-//! measurement of a GPU). Rounds alternate Burn and the PyTorch twin (`bench/train_twin.py`,
-//! same shapes and threads); medians per round, the median of the rounds reported, with
-//! ratios to PyTorch from the same run. Each step reads its loss (or an output) back.
+//! forward and train step, on the CPU backends: flex, `tch` (PyTorch's kernels under our
+//! blocks) and ndarray (lavapipe runs wgpu on the CPU: not a measurement of a GPU). Each round
+//! runs every backend, then the PyTorch twin (`bench/train_twin.py`, same shapes and threads);
+//! medians per round, the median of the rounds reported, with ratios to PyTorch from the same
+//! run. Each step reads its loss (or an output) back.
 
 use std::time::Duration;
 
@@ -215,38 +216,43 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("PyTorch twin: {} ({threads} threads)", twin.version);
     }
     println!(
-        "\n| backend | case | Sequential | derive(Module) | PyTorch | Sequential / PyTorch | Sequential / derive |"
+        "\n| case | backend | Sequential | derive(Module) | PyTorch | Sequential / PyTorch | Sequential / derive |"
     );
     println!("|---|---|---|---|---|---|---|");
-    let backends = [BackendKind::Flex, BackendKind::NdArray];
-    for kind in backends
+    // The CPU backends, fastest first; `tch` runs PyTorch's own kernels under our blocks.
+    let backends: Vec<BackendKind> = [BackendKind::Flex, BackendKind::Tch, BackendKind::NdArray]
         .into_iter()
         .filter(|k| BackendKind::compiled().contains(k))
-    {
-        for case in CASES {
-            let reps = match (quick, case.resnet) {
-                (true, _) => 3,
-                (false, true) => 5,
-                (false, false) => 10,
-            };
-            let (mut seq, mut der, mut torch) = (Vec::new(), Vec::new(), Vec::new());
-            for _ in 0..rounds {
+        .collect();
+    for case in CASES {
+        let reps = match (quick, case.resnet) {
+            (true, _) => 3,
+            (false, true) => 5,
+            (false, false) => 10,
+        };
+        // Per backend: (Sequential, derive) medians of each round; one twin median per round.
+        let mut burn = vec![(Vec::new(), Vec::new()); backends.len()];
+        let mut torch = Vec::new();
+        for _ in 0..rounds {
+            for (&kind, (seq, der)) in backends.iter().zip(&mut burn) {
                 let (s, d) = run_on(kind, Measure { case, reps })?;
                 seq.push(s);
                 der.extend(d);
-                if let Some(t) = twin.as_mut() {
-                    torch.push(t.time(case.key, reps)?);
-                }
             }
+            if let Some(t) = twin.as_mut() {
+                torch.push(t.time(case.key, reps)?);
+            }
+        }
+        let torch = (!torch.is_empty()).then(|| mid(torch));
+        for (&kind, (seq, der)) in backends.iter().zip(burn) {
             let (seq, der) = (mid(seq), (!der.is_empty()).then(|| mid(der)));
-            let torch = (!torch.is_empty()).then(|| mid(torch));
             let ratio = |a: Duration, b: Option<Duration>| {
                 b.map_or("–".into(), |b| {
                     format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64())
                 })
             };
             println!(
-                "| {kind} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {kind} | {} | {} | {} | {} | {} |",
                 case.key,
                 ms(seq),
                 der.map_or("–".into(), ms),

@@ -3,10 +3,11 @@
 //! The chapter's networks — MLP 20→256→10 at batch 2 and 256, and 784→256→256→10 at batch 256
 //! — forward, and the full train step (forward, cross-entropy, backward, optimizer update) with
 //! SGD and with Adam; each as a dynamic `Sequential` and as a `#[derive(Module)]` struct, on
-//! every compiled backend. Where `python3 -c "import torch"` works, the PyTorch twin
+//! every compiled backend (`tch` among them where torch 2.9.0 is installed: PyTorch's kernels
+//! under our blocks). Where `python3 -c "import torch"` works, the PyTorch twin
 //! (`bench/train_twin.py`, same shapes, same thread count) runs as a server beside this
-//! program and each case is timed in rounds that alternate Burn and PyTorch, so both see the
-//! same machine. Also: matmul at the step's shapes (with the transposed operands of backward),
+//! program; each case is timed in rounds that run every backend and then PyTorch, so all of
+//! them see the same machine. Also: matmul at the step's shapes (with the transposed operands of backward),
 //! and the peak resident memory of a training run (a child process each).
 //!
 //! Every timed step reads the loss (or the output) back to the host, as a training loop that
@@ -380,69 +381,91 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut rows = Vec::new();
-    for &kind in &backends {
-        let torch_here = matches!(kind, BackendKind::NdArray | BackendKind::Flex);
-        for case in CASES {
-            let reps = reps_for(kind, &case);
-            let (mut seq, mut der, mut torch) = (Vec::new(), Vec::new(), Vec::new());
-            for _ in 0..rounds {
+    // The twin runs on the CPU: its times are the reference of the CPU backends only.
+    let cpu = |kind: BackendKind| {
+        matches!(
+            kind,
+            BackendKind::NdArray | BackendKind::Flex | BackendKind::Tch
+        )
+    };
+    // Each round runs every backend, then the twin: all columns see the same machine.
+    for case in CASES {
+        let mut burn = vec![(Vec::new(), Vec::new()); backends.len()];
+        let mut torch = Vec::new();
+        for _ in 0..rounds {
+            for (&kind, (seq, der)) in backends.iter().zip(&mut burn) {
                 bar.set_message(format!("{kind}: {}", case.label()));
-                match run_on(kind, Measure { case, reps }) {
+                match run_on(
+                    kind,
+                    Measure {
+                        case,
+                        reps: reps_for(kind, &case),
+                    },
+                ) {
                     Ok((s, d)) => {
                         seq.push(s);
                         der.push(d);
                     }
-                    Err(err) => {
-                        bar.println(format!("{kind}: skipped ({err})"));
-                        break;
-                    }
-                }
-                if let (true, Some(t)) = (torch_here, twin.as_mut()) {
-                    torch.push(t.time(case.key, reps)?);
+                    Err(err) => bar.println(format!("{kind}: skipped ({err})")),
                 }
                 bar.inc(1);
             }
-            if seq.is_empty() {
-                continue;
+            if let Some(t) = twin.as_mut() {
+                torch.push(t.time(case.key, reps_for(BackendKind::Flex, &case))?);
             }
-            rows.push(Row {
-                label: case.label(),
-                backend: kind,
-                sequential: mid(seq),
-                derived: Some(mid(der)),
-                torch: (!torch.is_empty()).then(|| mid(torch)),
-            });
         }
-        for (index, &(key, m, k, n, what)) in MATMULS.iter().enumerate() {
-            let reps = if kind == BackendKind::Wgpu { 10 } else { 50 };
-            let (mut burn, mut torch) = (Vec::new(), Vec::new());
-            for _ in 0..rounds {
+        let torch = (!torch.is_empty()).then(|| mid(torch));
+        for (&kind, (seq, der)) in backends.iter().zip(burn) {
+            if !seq.is_empty() {
+                rows.push(Row {
+                    label: case.label(),
+                    backend: kind,
+                    sequential: mid(seq),
+                    derived: Some(mid(der)),
+                    torch: torch.filter(|_| cpu(kind)),
+                });
+            }
+        }
+    }
+    for (index, &(key, m, k, n, what)) in MATMULS.iter().enumerate() {
+        let reps_of = |kind| if kind == BackendKind::Wgpu { 10 } else { 50 };
+        let mut burn = vec![Vec::new(); backends.len()];
+        let mut torch = Vec::new();
+        for _ in 0..rounds {
+            for (&kind, times) in backends.iter().zip(&mut burn) {
                 bar.set_message(format!("{kind}: matmul {what}"));
-                match run_on(kind, MatmulCase { index, reps }) {
-                    Ok(t) => burn.push(t),
-                    Err(_) => break,
-                }
-                if let (true, Some(t)) = (torch_here, twin.as_mut()) {
-                    torch.push(t.time(key, reps)?);
+                if let Ok(t) = run_on(
+                    kind,
+                    MatmulCase {
+                        index,
+                        reps: reps_of(kind),
+                    },
+                ) {
+                    times.push(t);
                 }
                 bar.inc(1);
             }
-            if burn.is_empty() {
-                continue;
+            if let Some(t) = twin.as_mut() {
+                torch.push(t.time(key, 50)?);
             }
-            rows.push(Row {
-                label: format!("matmul {what} [{m}×{k}]·[{k}×{n}]"),
-                backend: kind,
-                sequential: mid(burn),
-                derived: None,
-                torch: (!torch.is_empty()).then(|| mid(torch)),
-            });
+        }
+        let torch = (!torch.is_empty()).then(|| mid(torch));
+        for (&kind, times) in backends.iter().zip(burn) {
+            if !times.is_empty() {
+                rows.push(Row {
+                    label: format!("matmul {what} [{m}×{k}]·[{k}×{n}]"),
+                    backend: kind,
+                    sequential: mid(times),
+                    derived: None,
+                    torch: torch.filter(|_| cpu(kind)),
+                });
+            }
         }
     }
     bar.finish_and_clear();
 
     println!(
-        "\n| backend | case | Sequential | derive(Module) | PyTorch | Sequential / PyTorch | derive / PyTorch |"
+        "\n| case | backend | Sequential | derive(Module) | PyTorch | Sequential / PyTorch | derive / PyTorch |"
     );
     println!("|---|---|---|---|---|---|---|");
     for row in &rows {
@@ -452,8 +475,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         println!(
             "| {} | {} | {} | {} | {} | {} | {} |",
-            row.backend,
             row.label,
+            row.backend,
             ms(row.sequential),
             row.derived.map_or("–".into(), ms),
             row.torch.map_or("–".into(), ms),
@@ -537,7 +560,7 @@ fn plot(rows: &[Row]) -> Result<String, Box<dyn std::error::Error>> {
         [(-0.5, 1.0), (labels.len() as f64 - 0.5, 1.0)],
         BLACK.mix(0.5),
     ))?;
-    for (i, kind) in [BackendKind::NdArray, BackendKind::Flex]
+    for (i, kind) in [BackendKind::NdArray, BackendKind::Flex, BackendKind::Tch]
         .into_iter()
         .enumerate()
     {

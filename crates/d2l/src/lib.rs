@@ -10,7 +10,7 @@
 //! | 5.5     | [`io`]      | `d2l-io`     |
 //! | 5.6     | [`device`]  | `d2l-device` |
 //!
-//! Backends are cargo features: `flex` (default), `ndarray`, `wgpu`, `cuda`; with several
+//! Backends are cargo features: `flex` (default), `ndarray`, `wgpu`, `cuda`, `tch`; with several
 //! compiled in, `D2L_BACKEND` picks one at run time ([`device::backend`]).
 //!
 //! ```

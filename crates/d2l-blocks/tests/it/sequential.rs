@@ -146,8 +146,9 @@ backend_test! {
                 let err = net.forward(Tensor::<B, 2>::ones([1, 2], &other)).expect_err("devices differ");
                 assert!(matches!(err, BlockError::Device { ref path, .. } if path == "0"), "{err:?}");
             }
-            // ndarray and flex have one device (cuda here one GPU): no second one to mismatch.
-            None => assert!(matches!(B::KIND, d2l_device::BackendKind::NdArray | d2l_device::BackendKind::Flex | d2l_device::BackendKind::Cuda), "{:?}", B::KIND),
+            // ndarray, flex and tch without a GPU have one device (cuda here one GPU): no second
+            // one to mismatch.
+            None => assert!(matches!(B::KIND, d2l_device::BackendKind::NdArray | d2l_device::BackendKind::Flex | d2l_device::BackendKind::Cuda | d2l_device::BackendKind::Tch), "{:?}", B::KIND),
         }
     }
 }

@@ -151,8 +151,9 @@ backend_test! {
             DeviceError::NoDriver { .. } => assert_eq!(available, 0),
             other => panic!("{other:?}"),
         }
+        // A device of another backend (tch serves CUDA names itself: its foreign one is wgpu).
         let foreign = match B::KIND {
-            d2l_device::BackendKind::Cuda => "wgpu:0",
+            d2l_device::BackendKind::Cuda | d2l_device::BackendKind::Tch => "wgpu:0",
             _ => "cuda:0",
         };
         assert!(

@@ -23,7 +23,10 @@ fn probe_reports_every_compiled_backend() {
             }
             Err(DeviceError::NoDriver { reason, .. }) => {
                 println!("d2l-probe {kind}: no driver: {reason}");
-                let cpu = matches!(kind, BackendKind::NdArray | BackendKind::Flex);
+                let cpu = matches!(
+                    kind,
+                    BackendKind::NdArray | BackendKind::Flex | BackendKind::Tch
+                );
                 assert!(!cpu, "the CPU backend {kind} must always run");
             }
             Err(other) => panic!("{kind}: {other}"),

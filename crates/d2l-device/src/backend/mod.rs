@@ -3,7 +3,7 @@
 //!
 //! Library code in d2l-burn is generic over `B: Backend`. Programs (examples, tests) pick one
 //! backend per process: the cargo features decide which backends are compiled in, and the
-//! `D2L_BACKEND` environment variable (`ndarray`, `flex`, `wgpu`, `cuda`) picks one of them at
+//! `D2L_BACKEND` environment variable (`ndarray`, `flex`, `wgpu`, `cuda`, `tch`) picks one of them at
 //! run time, so one build serves every backend.
 
 use core::fmt;
@@ -27,15 +27,19 @@ pub enum BackendKind {
     Wgpu,
     /// Burn's `cuda` GPU backend (cargo feature `cuda`).
     Cuda,
+    /// Burn's `LibTorch` backend: PyTorch's own kernels through libtorch (cargo feature `tch`;
+    /// CPU, and CUDA where libtorch sees a GPU).
+    Tch,
 }
 
 impl BackendKind {
     /// Every backend, in the order the test harness runs them.
-    pub const ALL: [BackendKind; 4] = [
+    pub const ALL: [BackendKind; 5] = [
         BackendKind::NdArray,
         BackendKind::Flex,
         BackendKind::Wgpu,
         BackendKind::Cuda,
+        BackendKind::Tch,
     ];
 
     /// The name used by cargo features and `D2L_BACKEND`.
@@ -45,6 +49,7 @@ impl BackendKind {
             BackendKind::Flex => "flex",
             BackendKind::Wgpu => "wgpu",
             BackendKind::Cuda => "cuda",
+            BackendKind::Tch => "tch",
         }
     }
 
@@ -55,6 +60,7 @@ impl BackendKind {
             BackendKind::Flex => cfg!(feature = "flex"),
             BackendKind::Wgpu => cfg!(feature = "wgpu"),
             BackendKind::Cuda => cfg!(feature = "cuda"),
+            BackendKind::Tch => cfg!(feature = "tch"),
         }
     }
 
@@ -84,7 +90,8 @@ impl BackendKind {
                 .min_by_key(|kind| *kind != BackendKind::Flex)
                 .ok_or_else(|| DeviceError::Backend {
                     name: "<none>".into(),
-                    reason: "no backend feature is enabled (ndarray, flex, wgpu or cuda)".into(),
+                    reason: "no backend feature is enabled (ndarray, flex, wgpu, cuda or tch)"
+                        .into(),
                 }),
         }
     }
@@ -120,7 +127,7 @@ impl FromStr for BackendKind {
             .find(|kind| kind.name() == wanted)
             .ok_or_else(|| DeviceError::Backend {
                 name: name.to_owned(),
-                reason: "unknown backend; expected one of ndarray, flex, wgpu, cuda".into(),
+                reason: "unknown backend; expected one of ndarray, flex, wgpu, cuda, tch".into(),
             })
     }
 }
@@ -156,226 +163,28 @@ pub trait DeviceBackend: Backend {
     fn spec_of(device: &Self::Device) -> DeviceSpec;
 }
 
-// Used by the backend impls below; none exists without a backend feature.
-#[cfg(any(
-    feature = "ndarray",
-    feature = "flex",
-    feature = "wgpu",
-    feature = "cuda"
-))]
-use rules::{pick_gpu, unsupported};
-
-#[cfg(any(
-    feature = "ndarray",
-    feature = "flex",
-    feature = "wgpu",
-    feature = "cuda"
-))]
-mod rules {
-    use super::*;
-
-    pub(super) fn unsupported(spec: DeviceSpec, backend: BackendKind, hint: &str) -> DeviceError {
-        DeviceError::Unsupported {
-            requested: spec.to_string(),
-            backend: backend.name(),
-            hint: if hint.is_empty() {
-                String::new()
-            } else {
-                format!(": {hint}")
-            },
-        }
-    }
-
-    pub(super) fn pick_gpu<D: Clone>(
-        spec: DeviceSpec,
-        backend: BackendKind,
-        gpus: &[D],
-    ) -> Result<D, DeviceError> {
-        let index = spec.gpu_index().unwrap_or(0);
-        gpus.get(index).cloned().ok_or(DeviceError::OutOfRange {
-            requested: spec.to_string(),
-            backend: backend.name(),
-            available: gpus.len(),
-        })
-    }
-}
-
-/// Device rules shared by the CPU-only backends.
-#[allow(unused_macros)]
-macro_rules! cpu_backend {
-    ($backend:ty, $kind:expr) => {
-        impl DeviceBackend for $backend {
-            const KIND: BackendKind = $kind;
-
-            fn probe() -> Result<(), DeviceError> {
-                Ok(())
-            }
-
-            fn cpu_device() -> Option<Self::Device> {
-                Some(Default::default())
-            }
-
-            fn gpu_devices() -> Vec<Self::Device> {
-                Vec::new()
-            }
-
-            fn resolve(spec: DeviceSpec) -> Result<Self::Device, DeviceError> {
-                match spec {
-                    DeviceSpec::Cpu => Ok(Default::default()),
-                    DeviceSpec::Gpu(_) => pick_gpu(spec, $kind, &Self::gpu_devices()),
-                    DeviceSpec::Cuda(_) | DeviceSpec::Wgpu(_) => Err(unsupported(
-                        spec,
-                        $kind,
-                        "it is a CPU backend; select the matching GPU backend (feature and D2L_BACKEND)",
-                    )),
-                }
-            }
-
-            fn spec_of(_device: &Self::Device) -> DeviceSpec {
-                DeviceSpec::Cpu
-            }
-        }
-    };
-}
-
-#[cfg(feature = "ndarray")]
-cpu_backend!(burn::backend::NdArray, BackendKind::NdArray);
-
-#[cfg(feature = "flex")]
-cpu_backend!(burn::backend::Flex, BackendKind::Flex);
-
-/// The wgpu backend d2l-burn runs: Burn's cubecl wgpu backend **without** operation fusion.
-///
-/// Burn 0.21's fused wgpu backend (`burn::backend::Wgpu`) computes `x.matmul(w) + b` wrongly
-/// when `w` has one column (`Linear(3, 1)` on a batch of 2 returns 0 in the second row; seen on
-/// Mesa lavapipe, reproduced in `docs/ARCHITECTURE.md`). The unfused backend is correct, so the
-/// harness and examples use it.
-#[cfg(feature = "wgpu")]
-pub type Wgpu = burn::backend::wgpu::CubeBackend<burn::backend::wgpu::WgpuRuntime, f32, i32, u32>;
-
-#[cfg(feature = "wgpu")]
-mod wgpu_impl {
-    use burn::backend::wgpu::WgpuDevice;
-
-    use super::*;
-    use crate::probe::wgpu_adapters::{AdapterKind, adapters};
-
-    fn count(kind: AdapterKind) -> usize {
-        adapters().iter().filter(|(k, _)| *k == kind).count()
-    }
-
-    impl DeviceBackend for super::Wgpu {
-        const KIND: BackendKind = BackendKind::Wgpu;
-
-        fn probe() -> Result<(), DeviceError> {
-            if adapters().is_empty() {
-                Err(DeviceError::NoDriver {
-                    backend: "wgpu",
-                    reason: "no Vulkan/Metal/DX12 adapter found (on CPU-only Linux install \
-                             Mesa's lavapipe: apt-get install mesa-vulkan-drivers)"
-                        .into(),
-                })
-            } else {
-                Ok(())
-            }
-        }
-
-        fn cpu_device() -> Option<WgpuDevice> {
-            (count(AdapterKind::Cpu) > 0).then_some(WgpuDevice::Cpu)
-        }
-
-        fn gpu_devices() -> Vec<WgpuDevice> {
-            let discrete = (0..count(AdapterKind::Discrete)).map(WgpuDevice::DiscreteGpu);
-            let integrated = (0..count(AdapterKind::Integrated)).map(WgpuDevice::IntegratedGpu);
-            let virtual_ = (0..count(AdapterKind::Virtual)).map(WgpuDevice::VirtualGpu);
-            discrete.chain(integrated).chain(virtual_).collect()
-        }
-
-        fn resolve(spec: DeviceSpec) -> Result<WgpuDevice, DeviceError> {
-            match spec {
-                DeviceSpec::Cpu => Self::cpu_device().ok_or_else(|| {
-                    unsupported(spec, Self::KIND, "wgpu sees no CPU adapter (Mesa lavapipe)")
-                }),
-                DeviceSpec::Wgpu(None) => {
-                    Self::probe()?;
-                    Ok(WgpuDevice::DefaultDevice)
-                }
-                DeviceSpec::Gpu(_) | DeviceSpec::Wgpu(Some(_)) => {
-                    pick_gpu(spec, Self::KIND, &Self::gpu_devices())
-                }
-                DeviceSpec::Cuda(_) => Err(unsupported(
-                    spec,
-                    Self::KIND,
-                    "select the cuda backend (feature `cuda`, D2L_BACKEND=cuda)",
-                )),
-            }
-        }
-
-        fn spec_of(device: &WgpuDevice) -> DeviceSpec {
-            let discrete = count(AdapterKind::Discrete);
-            let integrated = count(AdapterKind::Integrated);
-            #[allow(deprecated)]
-            match *device {
-                WgpuDevice::DiscreteGpu(i) => DeviceSpec::Wgpu(Some(i)),
-                WgpuDevice::IntegratedGpu(i) => DeviceSpec::Wgpu(Some(discrete + i)),
-                WgpuDevice::VirtualGpu(i) => DeviceSpec::Wgpu(Some(discrete + integrated + i)),
-                WgpuDevice::Cpu => DeviceSpec::Cpu,
-                WgpuDevice::DefaultDevice | WgpuDevice::BestAvailable | WgpuDevice::Existing(_) => {
-                    DeviceSpec::Wgpu(None)
-                }
-            }
-        }
-    }
-}
-
+// One file per backend's device rules; each compiles only with its cargo feature.
+#[cfg(any(feature = "ndarray", feature = "flex"))]
+mod impl_cpu;
 #[cfg(feature = "cuda")]
-mod cuda_impl {
-    use burn::backend::cuda::CudaDevice;
+mod impl_cuda;
+#[cfg(feature = "tch")]
+mod impl_tch;
+#[cfg(feature = "wgpu")]
+mod impl_wgpu;
+#[cfg(any(
+    feature = "ndarray",
+    feature = "flex",
+    feature = "wgpu",
+    feature = "cuda",
+    feature = "tch"
+))]
+mod rules;
 
-    use super::*;
-    use crate::probe::cuda;
-
-    impl DeviceBackend for burn::backend::Cuda {
-        const KIND: BackendKind = BackendKind::Cuda;
-
-        fn probe() -> Result<(), DeviceError> {
-            cuda::device_count().map(drop)
-        }
-
-        fn cpu_device() -> Option<CudaDevice> {
-            None
-        }
-
-        fn gpu_devices() -> Vec<CudaDevice> {
-            (0..cuda::device_count().unwrap_or(0))
-                .map(CudaDevice::new)
-                .collect()
-        }
-
-        fn resolve(spec: DeviceSpec) -> Result<CudaDevice, DeviceError> {
-            match spec {
-                DeviceSpec::Gpu(_) | DeviceSpec::Cuda(_) => {
-                    Self::probe()?;
-                    pick_gpu(spec, Self::KIND, &Self::gpu_devices())
-                }
-                DeviceSpec::Cpu => Err(unsupported(
-                    spec,
-                    Self::KIND,
-                    "the cuda backend has no CPU device; use ndarray or flex for CPU tensors",
-                )),
-                DeviceSpec::Wgpu(_) => Err(unsupported(
-                    spec,
-                    Self::KIND,
-                    "select the wgpu backend (feature `wgpu`, D2L_BACKEND=wgpu)",
-                )),
-            }
-        }
-
-        fn spec_of(device: &CudaDevice) -> DeviceSpec {
-            DeviceSpec::Cuda(Some(device.index))
-        }
-    }
-}
+#[cfg(feature = "tch")]
+pub use impl_tch::LibTorch;
+#[cfg(feature = "wgpu")]
+pub use impl_wgpu::Wgpu;
 
 impl<B: DeviceBackend> DeviceBackend for burn::backend::Autodiff<B> {
     const KIND: BackendKind = B::KIND;
@@ -446,6 +255,8 @@ pub fn run_on<T: BackendTask>(kind: BackendKind, task: T) -> Result<T::Output, D
         BackendKind::Wgpu => run_probed::<Wgpu, T>(task),
         #[cfg(feature = "cuda")]
         BackendKind::Cuda => run_probed::<burn::backend::Cuda, T>(task),
+        #[cfg(feature = "tch")]
+        BackendKind::Tch => run_probed::<LibTorch, T>(task),
         #[allow(unreachable_patterns)]
         _ => unreachable!("ensure_compiled rejected backends this build lacks"),
     }

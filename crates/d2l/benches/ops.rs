@@ -1,0 +1,276 @@
+//! Where flex loses to PyTorch, one op at a time: `cargo xtask bench ops [--quick]`.
+//!
+//! The ops a `perf` profile of flex's LeNet step names (sigmoid and its backward, `exp`,
+//! elementwise binary ops on strided and broadcast inputs, average-pool backward, convolution
+//! forward and backward), at the shapes LeNet (§7.6) and ResNet-18 (§8.6) give them, on the CPU
+//! backends (flex, `tch`, ndarray) and in the PyTorch twin (`bench/train_twin.py`, same
+//! threads). Each round runs every backend, then the twin; the median of 3 rounds' medians is
+//! reported with its ratio to PyTorch. Outputs are not read back: these CPU backends run
+//! eagerly, and the backend is synced after each op.
+
+use std::time::Duration;
+
+use burn::backend::Autodiff;
+use burn::tensor::activation::sigmoid;
+use burn::tensor::backend::Backend;
+use burn::tensor::module::{avg_pool2d, conv2d};
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Distribution, Tensor};
+use d2l_device::backend::{BackendKind, BackendTask, DeviceBackend, run_on};
+use d2l_device::timing::median;
+
+#[path = "twin.rs"]
+mod twin;
+use twin::Twin;
+
+/// LeNet's first activation: batch 256, 6 channels, 28×28.
+const ACT: [usize; 4] = [256, 6, 28, 28];
+
+/// One op: the twin's key and the table's label.
+#[derive(Clone, Copy)]
+struct Op {
+    key: &'static str,
+    label: &'static str,
+}
+
+const OPS: [Op; 11] = [
+    Op {
+        key: "op-sigmoid",
+        label: "sigmoid [256,6,28,28]",
+    },
+    Op {
+        key: "op-sigmoid-bwd",
+        label: "sigmoid forward + backward [256,6,28,28]",
+    },
+    Op {
+        key: "op-exp",
+        label: "exp [256,6,28,28]",
+    },
+    Op {
+        key: "op-add",
+        label: "a + b, contiguous [1024,1024]",
+    },
+    Op {
+        key: "op-add-strided",
+        label: "a + bᵀ, transposed view [1024,1024]",
+    },
+    Op {
+        key: "op-add-bcast",
+        label: "x + bias, broadcast [256,6,28,28] + [6,1,1]",
+    },
+    Op {
+        key: "op-avgpool-bwd",
+        label: "avg-pool 2×2/2 forward + backward [256,6,28,28]",
+    },
+    Op {
+        key: "op-conv-lenet",
+        label: "conv 6→16 5×5 forward [256,6,14,14]",
+    },
+    Op {
+        key: "op-conv-lenet-bwd",
+        label: "conv 6→16 5×5 forward + backward [256,6,14,14]",
+    },
+    Op {
+        key: "op-conv-resnet",
+        label: "conv 64→64 3×3 pad 1 forward [8,64,16,16]",
+    },
+    Op {
+        key: "op-conv-resnet-bwd",
+        label: "conv 64→64 3×3 pad 1 forward + backward [8,64,16,16]",
+    },
+];
+
+/// The median time of `reps` runs of one op on a backend.
+struct Measure {
+    op: Op,
+    reps: usize,
+}
+
+impl BackendTask for Measure {
+    type Output = Duration;
+
+    fn run<B: DeviceBackend>(self, device: &B::Device) -> Duration {
+        B::seed(device, 0);
+        let reps = self.reps;
+        let random =
+            |shape: [usize; 4]| Tensor::<B, 4>::random(shape, Distribution::Default, device);
+        let square = || Tensor::<B, 2>::random([1024, 1024], Distribution::Default, device);
+        let time = |mut f: Box<dyn FnMut() + '_>| {
+            median(reps, || {
+                f();
+                let _ = B::sync(device);
+            })
+        };
+        match self.op.key {
+            "op-sigmoid" => {
+                let x = random(ACT);
+                time(Box::new(|| drop(std::hint::black_box(sigmoid(x.clone())))))
+            }
+            "op-exp" => {
+                let x = random(ACT);
+                time(Box::new(|| drop(std::hint::black_box(x.clone().exp()))))
+            }
+            "op-add" => {
+                let (a, b) = (square(), square());
+                time(Box::new(|| {
+                    drop(std::hint::black_box(a.clone() + b.clone()))
+                }))
+            }
+            "op-add-strided" => {
+                let (a, b) = (square(), square().transpose());
+                time(Box::new(|| {
+                    drop(std::hint::black_box(a.clone() + b.clone()))
+                }))
+            }
+            "op-add-bcast" => {
+                let x = random(ACT);
+                let bias = Tensor::<B, 1>::random([6], Distribution::Default, device)
+                    .reshape([1, 6, 1, 1]);
+                time(Box::new(|| {
+                    drop(std::hint::black_box(x.clone() + bias.clone()))
+                }))
+            }
+            "op-conv-lenet" => {
+                let (x, w) = (random([256, 6, 14, 14]), random([16, 6, 5, 5]));
+                let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+                time(Box::new(|| {
+                    drop(std::hint::black_box(conv2d(
+                        x.clone(),
+                        w.clone(),
+                        None,
+                        options.clone(),
+                    )))
+                }))
+            }
+            "op-conv-resnet" => {
+                let (x, w) = (random([8, 64, 16, 16]), random([64, 64, 3, 3]));
+                let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+                time(Box::new(|| {
+                    drop(std::hint::black_box(conv2d(
+                        x.clone(),
+                        w.clone(),
+                        None,
+                        options.clone(),
+                    )))
+                }))
+            }
+            _ => backward::<B>(self.op.key, reps, device),
+        }
+    }
+}
+
+/// Forward and backward of one op under `Autodiff` (gradients of every input), seeded with
+/// ones as PyTorch's `y.backward(torch.ones_like(y))`.
+fn backward<B: DeviceBackend>(key: &str, reps: usize, device: &B::Device) -> Duration {
+    let random = |shape: [usize; 4]| {
+        Tensor::<Autodiff<B>, 4>::random(shape, Distribution::Default, device).require_grad()
+    };
+    let (x, w, options) = match key {
+        "op-conv-lenet-bwd" => (
+            random([256, 6, 14, 14]),
+            Some(random([16, 6, 5, 5])),
+            ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+        ),
+        "op-conv-resnet-bwd" => (
+            random([8, 64, 16, 16]),
+            Some(random([64, 64, 3, 3])),
+            ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+        ),
+        _ => (
+            random(ACT),
+            None,
+            ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+        ),
+    };
+    median(reps, || {
+        let y = match (key, &w) {
+            ("op-sigmoid-bwd", _) => sigmoid(x.clone()),
+            ("op-avgpool-bwd", _) => avg_pool2d(x.clone(), [2, 2], [2, 2], [0, 0], true, false),
+            (_, Some(w)) => conv2d(x.clone(), w.clone(), None, options.clone()),
+            _ => unreachable!("every backward op is listed"),
+        };
+        let grads = y.backward();
+        std::hint::black_box(x.grad(&grads));
+        if let Some(w) = &w {
+            std::hint::black_box(w.grad(&grads));
+        }
+        let _ = <Autodiff<B> as Backend>::sync(device);
+    })
+}
+
+fn show(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1e3;
+    if ms < 1.0 {
+        format!("{:.0} µs", ms * 1e3)
+    } else {
+        format!("{ms:.2} ms")
+    }
+}
+
+fn mid(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (rounds, reps) = if quick { (1, 5) } else { (3, 20) };
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut twin = Twin::start(threads)
+        .map_err(|e| println!("PyTorch twin unavailable ({e})"))
+        .ok();
+    if let Some(twin) = &twin {
+        println!("PyTorch twin: {} ({threads} threads)", twin.version);
+    }
+    let backends: Vec<BackendKind> = [BackendKind::Flex, BackendKind::Tch, BackendKind::NdArray]
+        .into_iter()
+        .filter(|k| BackendKind::compiled().contains(k))
+        .collect();
+    let names: Vec<&str> = backends.iter().map(|k| k.name()).collect();
+    println!(
+        "\n| op | {} | PyTorch | {} |",
+        names.join(" | "),
+        names
+            .iter()
+            .map(|n| format!("{n} / PyTorch"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    println!(
+        "|---|{}---|{}",
+        "---|".repeat(backends.len()),
+        "---|".repeat(backends.len())
+    );
+    for op in OPS {
+        let mut burn = vec![Vec::new(); backends.len()];
+        let mut torch = Vec::new();
+        for _ in 0..rounds {
+            for (&kind, times) in backends.iter().zip(&mut burn) {
+                times.push(run_on(kind, Measure { op, reps })?);
+            }
+            if let Some(t) = twin.as_mut() {
+                torch.push(t.time(op.key, reps)?);
+            }
+        }
+        let burn: Vec<Duration> = burn.into_iter().map(mid).collect();
+        let torch = (!torch.is_empty()).then(|| mid(torch));
+        let times: Vec<String> = burn.iter().map(|&d| show(d)).collect();
+        let ratios: Vec<String> = burn
+            .iter()
+            .map(|d| {
+                torch.map_or("–".into(), |t| {
+                    format!("{:.2}×", d.as_secs_f64() / t.as_secs_f64())
+                })
+            })
+            .collect();
+        println!(
+            "| {} | {} | {} | {} |",
+            op.label,
+            times.join(" | "),
+            torch.map_or("–".into(), show),
+            ratios.join(" | ")
+        );
+    }
+    drop(twin.take());
+    Ok(())
+}
