@@ -61,11 +61,35 @@ fn main() -> ExitCode {
 }
 
 /// `cargo`, as the running cargo names itself (`$CARGO`), so toolchain overrides carry over.
+///
+/// Without the variables `cargo run` gave xtask about its own package (`CARGO_PKG_NAME=xtask`,
+/// `CARGO_MANIFEST_DIR`, …): build scripts that watch them (ring's, under the `tch` backend's
+/// torch-sys) would see them change between `cargo xtask …` and a plain `cargo test`, and
+/// rebuild everything above them each time one follows the other.
 fn cargo() -> std::process::Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = std::process::Command::new(cargo);
     command.current_dir(workspace_root());
+    for (key, _) in std::env::vars_os() {
+        if key.to_str().is_some_and(is_package_variable) {
+            command.env_remove(key);
+        }
+    }
     command
+}
+
+/// A variable cargo sets for the package it runs (not one a user sets for a build).
+fn is_package_variable(key: &str) -> bool {
+    key.starts_with("CARGO_PKG_")
+        || matches!(
+            key,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_MANIFEST_LINKS"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+        )
 }
 
 fn workspace_root() -> std::path::PathBuf {
@@ -85,6 +109,22 @@ fn quiet_vulkan(command: &mut std::process::Command) {
                 let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
             }
             command.env("XDG_RUNTIME_DIR", dir);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_package_variable;
+
+    #[test]
+    fn only_the_run_packages_variables_are_dropped() {
+        for key in ["CARGO_PKG_NAME", "CARGO_PKG_VERSION_MAJOR", "CARGO_MANIFEST_DIR"] {
+            assert!(is_package_variable(key), "{key}");
+        }
+        // What users set for a build stays.
+        for key in ["CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_INCREMENTAL", "CARGO"] {
+            assert!(!is_package_variable(key), "{key}");
         }
     }
 }
