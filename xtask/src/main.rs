@@ -119,11 +119,20 @@ mod tests {
 
     #[test]
     fn only_the_run_packages_variables_are_dropped() {
-        for key in ["CARGO_PKG_NAME", "CARGO_PKG_VERSION_MAJOR", "CARGO_MANIFEST_DIR"] {
+        for key in [
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "CARGO_MANIFEST_DIR",
+        ] {
             assert!(is_package_variable(key), "{key}");
         }
         // What users set for a build stays.
-        for key in ["CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_INCREMENTAL", "CARGO"] {
+        for key in [
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_INCREMENTAL",
+            "CARGO",
+        ] {
             assert!(!is_package_variable(key), "{key}");
         }
     }
