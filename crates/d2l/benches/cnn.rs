@@ -29,7 +29,7 @@ use d2l_layers::models::{lenet, resnet};
 
 #[path = "twin.rs"]
 mod twin;
-use twin::Twin;
+use twin::{Twin, mid};
 
 /// LeNet as a plain Burn struct: the same layers, no dynamic dispatch.
 #[derive(Module, Debug)]
@@ -198,11 +198,6 @@ fn train<B: AutodiffBackend, M: AutodiffModule<B>>(
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
-}
-
-fn mid(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -21,7 +21,7 @@ use d2l_device::timing::median;
 
 #[path = "twin.rs"]
 mod twin;
-use twin::Twin;
+use twin::{Twin, mid};
 
 /// LeNet's first activation: batch 256, 6 channels, 28×28.
 const ACT: [usize; 4] = [256, 6, 28, 28];
@@ -130,21 +130,9 @@ impl BackendTask for Measure {
                     drop(std::hint::black_box(x.clone() + bias.clone()))
                 }))
             }
-            "op-conv-lenet" => {
-                let (x, w) = (random([256, 6, 14, 14]), random([16, 6, 5, 5]));
-                let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
-                time(Box::new(|| {
-                    drop(std::hint::black_box(conv2d(
-                        x.clone(),
-                        w.clone(),
-                        None,
-                        options.clone(),
-                    )))
-                }))
-            }
-            "op-conv-resnet" => {
-                let (x, w) = (random([8, 64, 16, 16]), random([64, 64, 3, 3]));
-                let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+            "op-conv-lenet" | "op-conv-resnet" => {
+                let (x, w, options) = conv_case(self.op.key);
+                let (x, w) = (random(x), random(w));
                 time(Box::new(|| {
                     drop(std::hint::black_box(conv2d(
                         x.clone(),
@@ -159,28 +147,30 @@ impl BackendTask for Measure {
     }
 }
 
+/// The input shape, weight shape and options of a conv op: LeNet's second conv, or a 3×3
+/// conv of ResNet-18's first stage.
+fn conv_case(key: &str) -> ([usize; 4], [usize; 4], ConvOptions<2>) {
+    if key.starts_with("op-conv-lenet") {
+        let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+        ([256, 6, 14, 14], [16, 6, 5, 5], options)
+    } else {
+        let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+        ([8, 64, 16, 16], [64, 64, 3, 3], options)
+    }
+}
+
 /// Forward and backward of one op under `Autodiff` (gradients of every input), seeded with
 /// ones as PyTorch's `y.backward(torch.ones_like(y))`.
 fn backward<B: DeviceBackend>(key: &str, reps: usize, device: &B::Device) -> Duration {
     let random = |shape: [usize; 4]| {
         Tensor::<Autodiff<B>, 4>::random(shape, Distribution::Default, device).require_grad()
     };
-    let (x, w, options) = match key {
-        "op-conv-lenet-bwd" => (
-            random([256, 6, 14, 14]),
-            Some(random([16, 6, 5, 5])),
-            ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
-        ),
-        "op-conv-resnet-bwd" => (
-            random([8, 64, 16, 16]),
-            Some(random([64, 64, 3, 3])),
-            ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
-        ),
-        _ => (
-            random(ACT),
-            None,
-            ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
-        ),
+    let (x, w, options) = if key.starts_with("op-conv") {
+        let (x, w, options) = conv_case(key);
+        (random(x), Some(random(w)), options)
+    } else {
+        let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+        (random(ACT), None, options)
     };
     median(reps, || {
         let y = match (key, &w) {
@@ -205,11 +195,6 @@ fn show(d: Duration) -> String {
     } else {
         format!("{ms:.2} ms")
     }
-}
-
-fn mid(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

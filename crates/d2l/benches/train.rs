@@ -32,7 +32,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 #[path = "twin.rs"]
 mod twin;
-use twin::Twin;
+use twin::{Twin, mid};
 
 /// The chapter's MLP as a struct: `Linear`, ReLU, …, `Linear`.
 #[derive(Module, Debug)]
@@ -509,11 +509,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let svg = plot(&rows)?;
     println!("\nplot: {svg}");
     Ok(())
-}
-
-fn mid(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
 }
 
 /// Ratio to PyTorch per case and backend, as an SVG under `target/bench/`.

@@ -73,3 +73,9 @@ impl Drop for Twin {
         let _ = self.child.wait();
     }
 }
+
+/// The median of a few rounds' medians.
+pub fn mid(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
