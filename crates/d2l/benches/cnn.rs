@@ -23,13 +23,13 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, ElementConversion, Int, Tensor};
 use d2l_blocks::Sequential;
-use d2l_device::backend::{BackendKind, BackendTask, DeviceBackend, run_on};
+use d2l_device::backend::{BackendTask, DeviceBackend, run_on};
 use d2l_device::timing::median;
 use d2l_layers::models::{lenet, resnet};
 
 #[path = "twin.rs"]
 mod twin;
-use twin::{Twin, mid};
+use twin::{Twin, cpu_backends, mid};
 
 /// LeNet as a plain Burn struct: the same layers, no dynamic dispatch.
 #[derive(Module, Debug)]
@@ -204,21 +204,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let quick = std::env::args().any(|a| a == "--quick");
     let rounds = if quick { 1 } else { 3 };
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut twin = Twin::start(threads)
-        .map_err(|e| println!("PyTorch twin unavailable ({e})"))
-        .ok();
-    if let Some(twin) = &twin {
-        println!("PyTorch twin: {} ({threads} threads)", twin.version);
-    }
+    let mut twin = Twin::start_reporting(threads);
     println!(
         "\n| case | backend | Sequential | derive(Module) | PyTorch | Sequential / PyTorch | Sequential / derive |"
     );
     println!("|---|---|---|---|---|---|---|");
-    // The CPU backends, fastest first; `tch` runs PyTorch's own kernels under our blocks.
-    let backends: Vec<BackendKind> = [BackendKind::Flex, BackendKind::Tch, BackendKind::NdArray]
-        .into_iter()
-        .filter(|k| BackendKind::compiled().contains(k))
-        .collect();
+    let backends = cpu_backends();
     for case in CASES {
         let reps = match (quick, case.resnet) {
             (true, _) => 3,

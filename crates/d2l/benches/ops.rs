@@ -16,12 +16,12 @@ use burn::tensor::backend::Backend;
 use burn::tensor::module::{avg_pool2d, conv2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Distribution, Tensor};
-use d2l_device::backend::{BackendKind, BackendTask, DeviceBackend, run_on};
+use d2l_device::backend::{BackendTask, DeviceBackend, run_on};
 use d2l_device::timing::median;
 
 #[path = "twin.rs"]
 mod twin;
-use twin::{Twin, mid};
+use twin::{Twin, cpu_backends, mid};
 
 /// LeNet's first activation: batch 256, 6 channels, 28×28.
 const ACT: [usize; 4] = [256, 6, 28, 28];
@@ -201,16 +201,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let quick = std::env::args().any(|a| a == "--quick");
     let (rounds, reps) = if quick { (1, 5) } else { (3, 20) };
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut twin = Twin::start(threads)
-        .map_err(|e| println!("PyTorch twin unavailable ({e})"))
-        .ok();
-    if let Some(twin) = &twin {
-        println!("PyTorch twin: {} ({threads} threads)", twin.version);
-    }
-    let backends: Vec<BackendKind> = [BackendKind::Flex, BackendKind::Tch, BackendKind::NdArray]
-        .into_iter()
-        .filter(|k| BackendKind::compiled().contains(k))
-        .collect();
+    let mut twin = Twin::start_reporting(threads);
+    let backends = cpu_backends();
     let names: Vec<&str> = backends.iter().map(|k| k.name()).collect();
     println!(
         "\n| op | {} | PyTorch | {} |",

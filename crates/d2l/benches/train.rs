@@ -32,7 +32,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 #[path = "twin.rs"]
 mod twin;
-use twin::{Twin, mid};
+use twin::{Twin, cpu_backends, mid};
 
 /// The chapter's MLP as a struct: `Linear`, ReLU, …, `Linear`.
 #[derive(Module, Debug)]
@@ -355,16 +355,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let rounds = if quick { 1 } else { 3 };
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut twin = match Twin::start(threads) {
-        Ok(twin) => Some(twin),
-        Err(err) => {
-            println!("PyTorch twin unavailable ({err}): Burn only.");
-            None
-        }
-    };
-    if let Some(twin) = &twin {
-        println!("PyTorch twin: {} ({threads} threads)", twin.version);
-    }
+    let mut twin = Twin::start_reporting(threads);
     let backends = BackendKind::compiled();
     let reps_for = |kind: BackendKind, case: &Case| -> usize {
         let heavy = case.widths == MNIST || case.batch > 2;
@@ -382,12 +373,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let mut rows = Vec::new();
     // The twin runs on the CPU: its times are the reference of the CPU backends only.
-    let cpu = |kind: BackendKind| {
-        matches!(
-            kind,
-            BackendKind::NdArray | BackendKind::Flex | BackendKind::Tch
-        )
-    };
+    let cpu_kinds = cpu_backends();
+    let cpu = |kind: BackendKind| cpu_kinds.contains(&kind);
     // Each round runs every backend, then the twin: all columns see the same machine.
     for case in CASES {
         let mut burn = vec![(Vec::new(), Vec::new()); backends.len()];

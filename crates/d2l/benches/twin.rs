@@ -55,6 +55,20 @@ impl Twin {
         }
     }
 
+    /// Starts the twin and says so, or says why not (`None`: Burn's columns only).
+    pub fn start_reporting(threads: usize) -> Option<Twin> {
+        match Twin::start(threads) {
+            Ok(twin) => {
+                println!("PyTorch twin: {} ({threads} threads)", twin.version);
+                Some(twin)
+            }
+            Err(err) => {
+                println!("PyTorch twin unavailable ({err}): Burn only.");
+                None
+            }
+        }
+    }
+
     /// The median of `reps` runs of `key` in the twin.
     pub fn time(&mut self, key: &str, reps: usize) -> Result<Duration, String> {
         writeln!(self.input, "{key} {reps}").map_err(|e| e.to_string())?;
@@ -78,4 +92,14 @@ impl Drop for Twin {
 pub fn mid(mut times: Vec<Duration>) -> Duration {
     times.sort();
     times[times.len() / 2]
+}
+
+/// The CPU backends compiled in, fastest first (`tch`: PyTorch's kernels under our blocks):
+/// the twin, on the CPU, is their reference.
+pub fn cpu_backends() -> Vec<d2l_device::BackendKind> {
+    use d2l_device::BackendKind;
+    [BackendKind::Flex, BackendKind::Tch, BackendKind::NdArray]
+        .into_iter()
+        .filter(|k| BackendKind::compiled().contains(k))
+        .collect()
 }
