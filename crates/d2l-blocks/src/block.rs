@@ -14,8 +14,8 @@ use crate::{Activation, BlockError, with_rank};
 /// The forward pass, children and PyTorch-style description of a block (D2L §5.1).
 ///
 /// Implement this for a `#[derive(Module)]` struct, then make it a [`Block`] with
-/// [`impl_block!`](crate::impl_block). Burn's `Linear`, `Relu`, `Sigmoid`, `Tanh`, `Gelu` and
-/// `Dropout` implement it already.
+/// [`impl_block!`](crate::impl_block). Burn's `Linear`, `Relu`, `Sigmoid`, `Tanh` and `Gelu`
+/// implement it already.
 pub trait Forward<B: Backend> {
     /// Runs the block on `x`.
     ///
@@ -48,14 +48,23 @@ pub trait Forward<B: Backend> {
     }
 
     /// Sets the training mode of this block and of every block under it — PyTorch's
-    /// `module.train(mode)`; `false` is `module.eval()`. See [`mode`](crate::mode) for how it
-    /// combines with Burn's backend rule. The default passes it on to every child of
-    /// [`children_mut`](Self::children_mut); a block that behaves differently in training
-    /// keeps it.
+    /// `module.train(mode)`; `false` is `module.eval()` (call it as
+    /// [`Train::train`](crate::Train::train) / [`Train::eval`](crate::Train::eval)). The
+    /// default passes it on to every child of [`children_mut`](Self::children_mut); a block
+    /// that behaves differently in training keeps it in its own [`Mode`](crate::mode::Mode)
+    /// ([`mode`](crate::mode)).
     fn set_training(&mut self, training: bool) {
         for (_, child) in self.children_mut() {
             child.set_training(training);
         }
+    }
+
+    /// The mode [`set_training`](Self::set_training) last set on this block, `None` if it
+    /// never reached it. The default is the first child's that has one.
+    fn mode(&self) -> Option<bool> {
+        self.children()
+            .into_iter()
+            .find_map(|(_, child)| child.mode())
     }
 }
 
@@ -108,6 +117,12 @@ pub type Lift<B> = Arc<
 ///
 /// Object-safe: Burn's generic `Module` methods are routed through [`ErasedVisitor`] and
 /// [`ErasedMapper`]. Implement it with [`impl_block!`](crate::impl_block), never by hand.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a block: it cannot go into a `Sequential` or be called as one",
+    label = "not a `d2l_blocks::Block`",
+    note = "Burn's `BatchNorm` and `Dropout` are not blocks: their mode is the backend's and their state is not PyTorch's; use `d2l_blocks::layers::BatchNorm::new_2d(c, &device)` and `d2l_blocks::layers::Dropout::new(p)`",
+    note = "a module of your own becomes a block with `impl Forward<B> for …` and `impl_block!(…)`"
+)]
 pub trait Block<B: Backend>: Forward<B> + Send + Sync + Debug + 'static {
     /// The Rust type name, for debugging and `apply`-style visits.
     fn type_name(&self) -> &'static str;

@@ -1,9 +1,9 @@
 //! Burn's built-in layers as blocks, printed as PyTorch prints their twins.
 
 use burn::module::Module;
-use burn::nn::{Dropout, Gelu, Linear, Relu, Sigmoid, Tanh};
+use burn::nn::{Gelu, Linear, Relu, Sigmoid, Tanh};
+use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Distribution, Tensor};
 
 use crate::{Activation, BlockError, Forward, RankFn, impl_block};
 
@@ -84,35 +84,6 @@ elementwise!(Relu, |_this| "ReLU()".to_owned());
 elementwise!(Sigmoid, |_this| "Sigmoid()".to_owned());
 elementwise!(Tanh, |_this| "Tanh()".to_owned());
 elementwise!(Gelu, |_this| "GELU(approximate='none')".to_owned());
-
-/// Dropout in training mode ([`mode`](crate::mode): `train()`/`eval()`, else the backend),
-/// the identity otherwise — PyTorch's rule, on any backend.
-impl<B: Backend> Forward<B> for Dropout {
-    fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
-        struct F(f64);
-        impl<B: Backend> RankFn<B> for F {
-            fn call<const D: usize>(&self, x: Tensor<B, D>) -> Result<Tensor<B, D>, BlockError> {
-                if x.shape().num_elements() == 0 || self.0 <= 0.0 {
-                    return Ok(x);
-                }
-                if self.0 >= 1.0 {
-                    return Ok(x.zeros_like());
-                }
-                let keep = x.random_like(Distribution::Bernoulli(1.0 - self.0));
-                Ok((x * keep).div_scalar(1.0 - self.0))
-            }
-        }
-        if !crate::mode::is_training::<B>(&x.device()) {
-            return Ok(x);
-        }
-        x.map(&F(self.prob))
-    }
-
-    fn repr(&self) -> String {
-        format!("Dropout(p={}, inplace=False)", self.prob)
-    }
-}
-impl_block!(Dropout);
 
 /// PyTorch's `nn.Identity`: returns its input unchanged, at any rank.
 ///

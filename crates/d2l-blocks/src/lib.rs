@@ -1,7 +1,7 @@
 //! Blocks for d2l-burn: D2L §5.1 ("Layers and Modules") on Burn.
 //!
 //! - [`Forward`] + [`impl_block!`] make any `#[derive(Module)]` struct a [`Block`]; Burn's
-//!   `Linear`, `Relu`, `Sigmoid`, `Tanh`, `Gelu` and `Dropout` are blocks already.
+//!   `Linear`, `Relu`, `Sigmoid`, `Tanh` and `Gelu` are blocks already.
 //! - [`Sequential`] chains blocks of any types, is indexed (`net[2]`, `rgnet[0][1][0]`),
 //!   typed ([`Sequential::child`]), iterable, printable like PyTorch, and is a real Burn
 //!   `Module` (optimizers, `num_params`, `fork`/`to_device`, `valid()`, recorders, burn-store).
@@ -14,7 +14,7 @@
 //!   orientation rule; [`with_rank!`] is the one rank dispatch.
 //! - [`layers`]: the layers of the later chapters (convolutions, pooling, [`layers::BatchNorm`]
 //!   with PyTorch's buffers, norms, embeddings, `Flatten`), printed and keyed as in PyTorch;
-//!   [`mode`]: `net.train()` / `net.eval()` and how they map onto Burn's backends;
+//!   [`mode`]: PyTorch's mode rule ([`Train`]: `train()` / `eval()` on every block);
 //!   [`trace`]: the book's `layer_summary`, forward hooks and activation capture by
 //!   `named_modules` path.
 //! - [`book`]: the section's blocks (`Mlp`, `MySequential`, `FixedHiddenMlp`, `NestMlp`) and
@@ -73,6 +73,7 @@ pub use buffer::Buffer;
 pub use builtin::Identity;
 pub use display::{format_data, size_suffix, tree};
 pub use error::BlockError;
+pub use mode::Train;
 pub use rank::MAX_RANK;
 pub use sequential::{ParamItem, Sequential, SequentialRecord};
 pub use shared::Shared;

@@ -1,65 +1,212 @@
-//! Train and eval modes (PyTorch's `net.train()` / `net.eval()`), and how they map onto Burn.
+//! Train and eval modes: PyTorch's `module.training`, `net.train()` and `net.eval()`.
 //!
-//! **The rule.** A block that behaves differently in training (`Dropout`, [`BatchNorm`])
-//! trains when
-//! 1. its own mode says so (`BatchNorm` keeps one, set by [`Forward::set_training`]), else
-//! 2. the mode of the innermost enclosing [`Sequential`] that was given one (`net.train()`,
-//!    `net.eval()`), else
-//! 3. the backend says so, as in Burn: training under `Autodiff<B>`, evaluation on a backend
-//!    without autodiff (what `valid()` returns).
+//! **The rule** (PyTorch's, with Burn's backend rule as the default). A block that behaves
+//! differently in training ([`Dropout`], [`BatchNorm`]) keeps its own [`Mode`] and trains when
+//! 1. its own mode says so — set by [`Train::train`] / [`Train::eval`] on it or on any block
+//!    above it ([`Forward::set_training`] recurses into every child a block lists), else
+//! 2. the backend says so, as in Burn: training under `Autodiff<B>`, evaluation on a backend
+//!    without autodiff.
 //!
-//! So Burn code that never calls `train()`/`eval()` behaves as Burn does, and a PyTorch user's
-//! `net.eval()` works on any backend — batch statistics or running ones, dropout or none —
-//! through nested `Sequential`s and custom blocks alike: [`Forward::set_training`] recurses into
-//! every child a block lists.
+//! There is no ambient state: a block behaves the same whoever calls it — a container, a
+//! derived model, or the user on `net[1]` directly.
 //!
+//! **`valid()`.** Burn's `AutodiffModule::valid` gives the twin used for validation (Burn's
+//! `Learner` calls it every epoch): the twin's modes are unset, so on its backend without
+//! autodiff it evaluates — dropout is the identity, batch norm uses its running statistics —
+//! whatever `train()` set on the autodiff model, which keeps its own modes. `from_inner`
+//! likewise gives a model with unset modes (training under `Autodiff`).
+//!
+//! ```
+//! use burn::backend::{Autodiff, NdArray};
+//! use burn::tensor::Tensor;
+//! use d2l_blocks::{Sequential, Train, layers::Dropout};
+//!
+//! type B = Autodiff<NdArray>;
+//! let device = Default::default();
+//! let mut net = Sequential::<B>::new().add(Dropout::new(0.5));
+//! net.eval();
+//! // The child itself is in eval mode, so it is the identity even when called directly.
+//! let x = Tensor::<B, 2>::ones([4, 4], &device);
+//! let y = net[0].forward(x.clone().into()).unwrap().into_tensor::<2>().unwrap();
+//! assert_eq!(y.into_data(), x.into_data());
+//! assert_eq!(net[0].training(), Some(false));
+//! ```
+//!
+//! [`Dropout`]: crate::layers::Dropout
 //! [`BatchNorm`]: crate::layers::BatchNorm
-//! [`Sequential`]: crate::Sequential
 //! [`Forward::set_training`]: crate::Forward::set_training
 
-use core::cell::Cell;
+use core::fmt;
+use core::marker::PhantomData;
 
-use burn::tensor::backend::Backend;
+use burn::module::{
+    AutodiffModule, Content, Devices, EmptyRecord, HasAutodiffModule, Module, ModuleDisplay,
+    ModuleDisplayDefault, ModuleMapper, ModuleVisitor,
+};
+use burn::tensor::backend::{AutodiffBackend, Backend};
 
-thread_local! {
-    static MODE: Cell<Option<bool>> = const { Cell::new(None) };
-}
+use crate::Forward;
 
-/// Whether a block with no mode of its own, running on `device`, trains now (rules 2 and 3 of
-/// the module docs).
-pub fn is_training<B: Backend>(device: &B::Device) -> bool {
-    MODE.get().unwrap_or_else(|| B::ad_enabled(device))
-}
-
-/// Whether a block whose own mode is `own` trains now (the three rules of the module docs).
-pub fn resolve<B: Backend>(own: Option<bool>, device: &B::Device) -> bool {
-    own.unwrap_or_else(|| is_training::<B>(device))
-}
-
-/// Runs `f` with `training` as the enclosing mode (`None` keeps the current one) — what a
-/// [`Sequential`](crate::Sequential) with a mode does around its children's forward passes,
-/// and what a custom block can do around its own.
+/// A block's own training mode (PyTorch's `module.training`): unset until `train()` or
+/// `eval()` reaches the block; unset means the backend decides.
 ///
-/// ```
-/// use burn::backend::{Autodiff, NdArray};
-/// use d2l_blocks::mode::{is_training, scoped};
-///
-/// type B = Autodiff<NdArray>;
-/// let device = Default::default();
-/// assert!(is_training::<B>(&device)); // the backend's rule
-/// assert!(!scoped(Some(false), || is_training::<B>(&device))); // an enclosing eval()
-/// assert!(!is_training::<NdArray>(&device));
-/// ```
-pub fn scoped<R>(training: Option<bool>, f: impl FnOnce() -> R) -> R {
-    let Some(training) = training else {
-        return f();
-    };
-    struct Restore(Option<bool>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            MODE.set(self.0);
+/// A field of this type in a `#[derive(Module)]` struct is carried by Burn's walks as a
+/// module without parameters: cloned, kept by `load_record`, and unset in the `valid()` twin
+/// (see the [module docs](self)). It names the backend `B` only so that Burn's derive treats
+/// it as a module.
+pub struct Mode<B: Backend> {
+    training: Option<bool>,
+    _backend: PhantomData<fn() -> B>,
+}
+
+impl<B: Backend> Mode<B> {
+    /// An unset mode: the backend decides.
+    pub const fn unset() -> Self {
+        Self {
+            training: None,
+            _backend: PhantomData,
         }
     }
-    let _restore = Restore(MODE.replace(Some(training)));
-    f()
+
+    /// Sets the mode: `true` trains, `false` evaluates.
+    pub fn set(&mut self, training: bool) {
+        self.training = Some(training);
+    }
+
+    /// The mode set, if any.
+    pub fn get(&self) -> Option<bool> {
+        self.training
+    }
+
+    /// Whether a block with this mode trains on `device`: its own mode, else the backend's
+    /// (`Autodiff` trains).
+    ///
+    /// ```
+    /// use burn::backend::{Autodiff, NdArray};
+    /// use d2l_blocks::mode::Mode;
+    ///
+    /// let device = Default::default();
+    /// assert!(Mode::<Autodiff<NdArray>>::unset().resolve(&device));
+    /// assert!(!Mode::<NdArray>::unset().resolve(&device));
+    /// let mut mode = Mode::<Autodiff<NdArray>>::unset();
+    /// mode.set(false);
+    /// assert!(!mode.resolve(&device));
+    /// ```
+    pub fn resolve(&self, device: &B::Device) -> bool {
+        self.training.unwrap_or_else(|| B::ad_enabled(device))
+    }
 }
+
+impl<B: Backend> Default for Mode<B> {
+    fn default() -> Self {
+        Self::unset()
+    }
+}
+
+impl<B: Backend> Clone for Mode<B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<B: Backend> Copy for Mode<B> {}
+
+impl<B: Backend> fmt::Debug for Mode<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Mode").field(&self.training).finish()
+    }
+}
+
+impl<B: Backend> fmt::Display for Mode<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.training {
+            Some(true) => f.write_str("train"),
+            Some(false) => f.write_str("eval"),
+            None => f.write_str("backend"),
+        }
+    }
+}
+
+impl<B: Backend> Module<B> for Mode<B> {
+    type Record = EmptyRecord;
+
+    fn collect_devices(&self, devices: Devices<B>) -> Devices<B> {
+        devices
+    }
+
+    fn fork(self, _: &B::Device) -> Self {
+        self
+    }
+
+    fn to_device(self, _: &B::Device) -> Self {
+        self
+    }
+
+    fn visit<V: ModuleVisitor<B>>(&self, _: &mut V) {}
+
+    fn map<M: ModuleMapper<B>>(self, _: &mut M) -> Self {
+        self
+    }
+
+    fn load_record(self, _: Self::Record) -> Self {
+        self
+    }
+
+    fn into_record(self) -> Self::Record {
+        EmptyRecord
+    }
+}
+
+impl<B: AutodiffBackend> AutodiffModule<B> for Mode<B> {
+    type InnerModule = Mode<B::InnerBackend>;
+
+    /// Unset: the validation twin evaluates on its backend without autodiff.
+    fn valid(&self) -> Self::InnerModule {
+        Mode::unset()
+    }
+
+    fn from_inner(_: Self::InnerModule) -> Self {
+        Self::unset()
+    }
+}
+
+impl<B: AutodiffBackend> HasAutodiffModule<B> for Mode<B::InnerBackend> {
+    type TrainModule = Mode<B>;
+}
+
+impl<B: Backend> ModuleDisplayDefault for Mode<B> {
+    fn content(&self, content: Content) -> Option<Content> {
+        content.add_formatted(&self.to_string()).optional()
+    }
+}
+
+impl<B: Backend> ModuleDisplay for Mode<B> {}
+
+/// `train()`, `eval()` and `training()` on every block — PyTorch's `module.train()`,
+/// `module.eval()` and `module.training`, for a `Sequential`, a derived model or a single
+/// layer alike.
+///
+/// Burn's `Module` has a `train` method of its own (it converts a module to an autodiff
+/// backend): where `Module` is in scope, call `Train::train(&mut model)` on a derived model
+/// (a `Sequential`'s inherent `net.train()` needs no care).
+pub trait Train<B: Backend>: Forward<B> {
+    /// Puts this block and every block under it in training mode (`module.train()`).
+    fn train(&mut self) -> &mut Self {
+        self.set_training(true);
+        self
+    }
+
+    /// Puts this block and every block under it in evaluation mode (`module.eval()`).
+    fn eval(&mut self) -> &mut Self {
+        self.set_training(false);
+        self
+    }
+
+    /// The mode `train()` / `eval()` last set on this block ([`Forward::mode`]); `None` if
+    /// neither reached it (the backend decides).
+    fn training(&self) -> Option<bool> {
+        self.mode()
+    }
+}
+
+impl<B: Backend, T: Forward<B> + ?Sized> Train<B> for T {}

@@ -114,7 +114,8 @@ impl<B: Backend> Sequential<B> {
 
     /// Puts every block of the tree in training mode — PyTorch's `net.train()`: dropout
     /// drops, batch norm normalizes with batch statistics and updates its running ones, on any
-    /// backend ([`mode`](crate::mode)).
+    /// backend ([`Train::train`](crate::Train::train), which every block has; this inherent
+    /// twin wins over Burn's unrelated `Module::train`).
     pub fn train(&mut self) -> &mut Self {
         Forward::set_training(self, true);
         self
@@ -127,8 +128,8 @@ impl<B: Backend> Sequential<B> {
         self
     }
 
-    /// The mode [`train`](Self::train) / [`eval`](Self::eval) set: `None` if neither was
-    /// called, and the backend decides (training under `Autodiff`).
+    /// The mode [`train`](Self::train) / [`eval`](Self::eval) set on this chain: `None` if
+    /// neither was called (the backend decides: training under `Autodiff`).
     pub fn training(&self) -> Option<bool> {
         self.training
     }
@@ -320,10 +321,8 @@ impl<B: Backend> Sequential<B> {
             return Err(err.clone());
         }
         let x = x.into();
-        crate::mode::scoped(self.training, || {
-            self.children.iter().try_fold(x, |x, (name, child)| {
-                crate::trace::call(name, child.as_ref(), x)
-            })
+        self.children.iter().try_fold(x, |x, (name, child)| {
+            crate::trace::call(name, child.as_ref(), x)
         })
     }
 
@@ -406,6 +405,10 @@ impl<B: Backend> Forward<B> for Sequential<B> {
         for (_, child) in &mut self.children {
             child.set_training(training);
         }
+    }
+
+    fn mode(&self) -> Option<bool> {
+        self.training
     }
 
     fn repr(&self) -> String {
@@ -600,7 +603,6 @@ impl<B: AutodiffBackend> AutodiffModule<B> for Sequential<B> {
     fn valid(&self) -> Self::InnerModule {
         session(|| {
             let mut inner = Sequential::new();
-            inner.training = self.training;
             for (name, child) in &self.children {
                 let (valid, lift) = child.valid_boxed();
                 inner.insert(name.clone(), valid);
@@ -625,7 +627,6 @@ impl<B: AutodiffBackend> AutodiffModule<B> for Sequential<B> {
 impl<B: AutodiffBackend> Sequential<B> {
     fn lift_children(module: Sequential<B::InnerBackend>) -> Self {
         let mut outer = Sequential::new();
-        outer.training = module.training;
         for ((name, child), lift) in module.children.into_iter().zip(module.lifts) {
             let lifted = lift
                 .and_then(|l| l.downcast::<Lift<B>>().ok())

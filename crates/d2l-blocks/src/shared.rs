@@ -127,6 +127,10 @@ impl<B: Backend> Forward<B> for Shared<B> {
     fn set_training(&mut self, training: bool) {
         self.write().set_training(training);
     }
+
+    fn mode(&self) -> Option<bool> {
+        self.read().mode()
+    }
 }
 
 impl<B: Backend> Block<B> for Shared<B> {

@@ -214,15 +214,13 @@ impl<B: Backend> crate::Sequential<B> {
     ) -> Result<Vec<LayerShape>, BlockError> {
         let mut x = x.into();
         let mut out = Vec::with_capacity(self.len());
-        crate::mode::scoped(self.training(), || {
-            for (name, child) in self.iter() {
-                x = call(name, child, x.clone())?;
-                out.push(LayerShape {
-                    class: class_name(child),
-                    shape: x.shape(),
-                });
-            }
-            Ok(out)
-        })
+        for (name, child) in self.iter() {
+            x = call(name, child, x.clone())?;
+            out.push(LayerShape {
+                class: class_name(child),
+                shape: x.shape(),
+            });
+        }
+        Ok(out)
     }
 }

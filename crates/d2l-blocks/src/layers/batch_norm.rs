@@ -5,7 +5,8 @@ use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 
 use super::check::{self, py_float};
-use crate::{Activation, BlockError, Buffer, Forward, impl_block, mode, tensor};
+use crate::mode::Mode;
+use crate::{Activation, BlockError, Buffer, Forward, impl_block, tensor};
 
 /// Batch normalization over the channel dimension (D2L §8.5): PyTorch's `BatchNorm1d`
 /// (`[N, C]` or `[N, C, L]`) and `BatchNorm2d` (`[N, C, H, W]`).
@@ -16,8 +17,8 @@ use crate::{Activation, BlockError, Buffer, Forward, impl_block, mode, tensor};
 /// variance, and `num_batches_tracked` counts training batches — so a network trained here
 /// evaluates in PyTorch to the same outputs, and a PyTorch checkpoint loads strictly.
 ///
-/// Training or evaluation follows [`mode`](crate::mode): [`Forward::set_training`] (or an
-/// enclosing `net.train()` / `net.eval()`), else the backend (`Autodiff` trains).
+/// Training or evaluation follows its own [`Mode`] ([`mode`](crate::mode): `train()` /
+/// `eval()` on it or on any block above it), else the backend (`Autodiff` trains).
 /// `num_batches_tracked` is held as a float `[1]` (exact to 2²⁴ batches) and exchanged as
 /// PyTorch's int64 scalar ([`path::is_torch_scalar`](crate::path::is_torch_scalar)).
 ///
@@ -57,7 +58,7 @@ pub struct BatchNorm<B: Backend> {
     momentum: f64,
     /// 1 for `BatchNorm1d`, 2 for `BatchNorm2d`.
     spatial: usize,
-    training: Option<bool>,
+    training: Mode<B>,
 }
 
 impl<B: Backend> BatchNorm<B> {
@@ -83,7 +84,7 @@ impl<B: Backend> BatchNorm<B> {
             eps: 1e-5,
             momentum: 0.1,
             spatial,
-            training: None,
+            training: Mode::unset(),
         }
     }
 
@@ -109,23 +110,12 @@ impl<B: Backend> BatchNorm<B> {
         self.spatial
     }
 
-    /// Its own mode ([`Forward::set_training`]), if one was set.
-    pub fn training(&self) -> Option<bool> {
-        self.training
-    }
-
     /// Normalizes `x`, viewed as `[N, C, L]`, with batch statistics (updating the running
     /// ones) or with the running ones.
-    fn normalize(&self, x: Tensor<B, 3>, training: bool) -> Result<Tensor<B, 3>, BlockError> {
+    fn normalize(&self, x: Tensor<B, 3>, training: bool) -> Tensor<B, 3> {
         let [n, c, l] = x.dims();
         let count = n * l;
         let (mean, var) = if training {
-            if count <= 1 {
-                return Err(BlockError::SingleValue {
-                    path: String::new(),
-                    actual: vec![n, c, l],
-                });
-            }
             let mean = x.clone().mean_dim(0).mean_dim(2);
             let var = (x.clone() - mean.clone()).square().mean_dim(0).mean_dim(2);
             let m = self.momentum;
@@ -146,7 +136,7 @@ impl<B: Backend> BatchNorm<B> {
             )
         };
         let y = (x - mean) / var.add_scalar(self.eps).sqrt();
-        Ok(y * self.weight.val().reshape([1, c, 1]) + self.bias.val().reshape([1, c, 1]))
+        y * self.weight.val().reshape([1, c, 1]) + self.bias.val().reshape([1, c, 1])
     }
 }
 
@@ -163,14 +153,26 @@ impl<B: Backend> Forward<B> for BatchNorm<B> {
         }
         check::channels(self.num_features(), &shape)?;
         check::device::<B>(&self.weight.device(), &x.device())?;
-        if shape.iter().product::<usize>() == 0 {
+        let training = self.training.resolve(&x.device());
+        let (n, c) = (shape[0], shape[1]);
+        let l: usize = shape[2..].iter().product();
+        if training && n * l == 1 {
+            // PyTorch's "Expected more than 1 value per channel when training".
+            return Err(BlockError::SingleValue {
+                path: String::new(),
+                actual: shape,
+            });
+        }
+        if n * c * l == 0 {
+            // PyTorch counts an empty training batch and leaves the statistics alone.
+            if training {
+                let tracked = self.num_batches_tracked.value();
+                self.num_batches_tracked.set(tracked.add_scalar(1.0));
+            }
             return Ok(x);
         }
-        let (n, c) = (shape[0], shape[1]);
-        let l = shape[2..].iter().product();
-        let training = mode::resolve::<B>(self.training, &x.device());
         let x3 = Tensor::<B, 3>::from_primitive(tensor::reshape(x.into_primitive(), &[n, c, l]));
-        let y = self.normalize(x3, training)?;
+        let y = self.normalize(x3, training);
         Ok(Activation::from_primitive(tensor::reshape(
             y.into_primitive(),
             &shape,
@@ -178,7 +180,11 @@ impl<B: Backend> Forward<B> for BatchNorm<B> {
     }
 
     fn set_training(&mut self, training: bool) {
-        self.training = Some(training);
+        self.training.set(training);
+    }
+
+    fn mode(&self) -> Option<bool> {
+        self.training.get()
     }
 
     fn repr(&self) -> String {

@@ -1,8 +1,8 @@
 //! The layers of the book's later chapters (§6–§8) as blocks: convolutions, pooling, batch
 //! and layer norms, embeddings, reshapes — Burn's own where their state matches PyTorch's
 //! (convolutions, pools, `LayerNorm`, `GroupNorm`, `Embedding`, `LeakyRelu`), this crate's
-//! where it cannot ([`BatchNorm`], with PyTorch's buffers and statistics; [`Flatten`];
-//! [`Softmax`]).
+//! where it cannot ([`BatchNorm`], with PyTorch's buffers and statistics; [`Dropout`], with
+//! its own mode; [`Flatten`]; [`Softmax`]).
 //!
 //! Every block prints as PyTorch prints its twin, keeps PyTorch's keys and layouts, accepts an
 //! unbatched input where PyTorch does, and checks its input (rank, channels, device, size
@@ -33,6 +33,7 @@
 mod batch_norm;
 mod check;
 mod conv;
+mod dropout;
 mod norm;
 mod pool;
 mod shape;
@@ -40,4 +41,5 @@ mod shape;
 pub use batch_norm::BatchNorm;
 pub use check::{py_float, tuple};
 pub use conv::ConvRepr;
+pub use dropout::Dropout;
 pub use shape::{Flatten, Softmax, cat};

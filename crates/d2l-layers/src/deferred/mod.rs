@@ -289,6 +289,10 @@ impl<B: Backend, S: Deferred> Forward<B> for Lazy<B, S> {
         self.training = Some(training);
     }
 
+    fn mode(&self) -> Option<bool> {
+        self.training
+    }
+
     fn repr(&self) -> String {
         match self.block.get() {
             Some(block) => block.repr(),
@@ -351,8 +355,12 @@ impl<B: Backend, S: Deferred> Module<B> for Lazy<B, S> {
 impl<B: AutodiffBackend, S: Deferred> AutodiffModule<B> for Lazy<B, S> {
     type InnerModule = Lazy<B::InnerBackend, S>;
 
+    /// The validation twin; its mode is unset, so it evaluates ([`d2l_blocks::mode`]).
     fn valid(&self) -> Self::InnerModule {
-        let inner = self.same_config();
+        let inner = Lazy {
+            training: None,
+            ..self.same_config()
+        };
         match self.block.get() {
             Some(block) => Lazy {
                 block: OnceLock::from(S::valid::<B>(block)),
@@ -363,7 +371,10 @@ impl<B: AutodiffBackend, S: Deferred> AutodiffModule<B> for Lazy<B, S> {
     }
 
     fn from_inner(module: Self::InnerModule) -> Self {
-        let outer = module.same_config();
+        let outer = Lazy {
+            training: None,
+            ..module.same_config()
+        };
         match module.block.into_inner() {
             Some(block) => Self {
                 block: OnceLock::from(S::from_inner::<B>(block)),

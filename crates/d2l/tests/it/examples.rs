@@ -152,7 +152,7 @@ backend_test! {
         let net = d2l::blocks::Sequential::<B>::new()
             .add(burn::nn::LinearConfig::new(6, 8).init(device))
             .add(burn::nn::Relu::new())
-            .add(burn::nn::DropoutConfig::new(0.25).init())
+            .add(d2l::blocks::layers::Dropout::new(0.25))
             .add_named("body", d2l::blocks::Sequential::new().add(MyLinear::new(8, 4, device)).add(CenteredLayer::new()))
             .expect("name")
             .add(FourierHalf::new(4, device))

@@ -74,7 +74,7 @@ backend_test! {
         let err = net.forward(Tensor::<B, 2>::ones([1, 4], device)).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "layer `0`: expected more than 1 value per channel when training, got input shape [1, 4, 1]"
+            "layer `0`: expected more than 1 value per channel when training, got input shape [1, 4]"
         );
         net.eval();
         assert!(net.forward(Tensor::<B, 2>::ones([1, 4], device)).is_ok());

@@ -2,41 +2,108 @@
 //! from parameters, and initialization of a lazy CNN.
 
 use burn::backend::Autodiff;
-use burn::module::AutodiffModule;
-use burn::nn::DropoutConfig;
+use burn::module::{AutodiffModule, Param};
 use burn::tensor::Tensor;
-use d2l_blocks::layers::BatchNorm;
-use d2l_blocks::{Sequential, trace};
+use burn::tensor::backend::Backend;
+use d2l_blocks::layers::{BatchNorm, Dropout};
+use d2l_blocks::{
+    Activation, Block, BlockError, Forward, Sequential, Train, children, impl_block, trace,
+};
 use d2l_device::backend_test;
 use d2l_layers::LazyConv2d;
 use d2l_layers::models::{init_cnn, lenet, resnet};
 use d2l_params::{Init, Parameters};
 
+/// A derived model holding a dropout, whose forward calls the dropout's own typed `forward`
+/// (case e) — no container in between.
+#[derive(burn::module::Module, Debug)]
+struct Head<B: Backend> {
+    scale: Param<Tensor<B, 1>>,
+    dropout: Dropout<B>,
+}
+
+impl<B: Backend> Head<B> {
+    fn new(device: &B::Device) -> Self {
+        Self {
+            scale: Param::from_tensor(Tensor::ones([1], device)),
+            dropout: Dropout::new(0.5),
+        }
+    }
+}
+
+impl<B: Backend> Forward<B> for Head<B> {
+    fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
+        let x = self.dropout.forward(x.into_tensor::<2>()?);
+        Ok((x * self.scale.val().unsqueeze()).into())
+    }
+    fn repr(&self) -> String {
+        "Head()".into()
+    }
+    children!(B; dropout);
+}
+impl_block!(Head<B>);
+
+/// `Some(true)` if `y` (from an input of ones) was dropped (every value 0 or 2, some 0),
+/// `Some(false)` if it is the input unchanged, `None` otherwise.
+fn dropped<B: Backend>(y: Tensor<B, 2>) -> Option<bool> {
+    let v = y.into_data().to_vec::<f32>().expect("f32");
+    if v.iter().all(|&v| v == 1.0) {
+        Some(false)
+    } else if v.iter().all(|&v| v == 0.0 || v == 2.0) && v.contains(&0.0) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
 backend_test! {
-    fn dropout_and_batch_norm_follow_train_and_eval_on_every_backend<B>(device) {
-        let x = Tensor::<Autodiff<B>, 2>::ones([64, 64], device);
-        let mut net = Sequential::<Autodiff<B>>::new().add(DropoutConfig::new(0.5).init());
-        // Burn's rule by default: training under Autodiff — values dropped or doubled.
-        let y = net.forward(x.clone()).expect("forward").into_data().to_vec::<f32>().expect("f32");
-        let dropped = y.iter().filter(|&&v| v == 0.0).count();
-        assert!(y.iter().all(|&v| v == 0.0 || v == 2.0));
-        assert!((1000..3100).contains(&dropped), "{dropped} of 4096 dropped");
-        // eval(): the identity, even under Autodiff.
+    fn modes_follow_pytorch_whoever_calls_the_block<B>(device) {
+        type A<B> = Autodiff<B>;
+        let x = Tensor::<A<B>, 2>::ones([32, 32], device);
+        let run = |block: &dyn Block<A<B>>| dropped(block.forward(x.clone().into()).expect("forward").into_tensor::<2>().expect("rank 2"));
+        // Unset: the backend decides (Burn's rule) — Autodiff trains.
+        let mut net = Sequential::<A<B>>::new().add(Head::new(device)).add(Dropout::new(0.5));
+        assert_eq!((run(&net[0]), run(&net[1])), (Some(true), Some(true)));
+        // a. net.eval(); net[1](x): the identity (PyTorch), even called directly.
         net.eval();
-        assert_eq!(net.forward(x.clone()).expect("forward").into_data(), x.clone().into_data());
-        // train() on a backend without autodiff (valid()) drops again.
+        assert_eq!(run(&net[1]), Some(false));
+        assert_eq!(run(&net), Some(false));
+        assert_eq!(net[1].training(), Some(false));
+        // e. Head's forward calls its dropout's typed forward, and eval() reached it.
+        assert_eq!(run(&net[0]), Some(false));
+        // c. net.eval(); net[0].train(): that child trains, its sibling does not.
+        Train::train(&mut net[0]);
+        assert_eq!(run(&net[0]), Some(true));
+        assert_eq!(run(&net[1]), Some(false));
+        assert_eq!((net[0].training(), net.training()), (Some(true), Some(false)));
+        // b. A derived model on its own: eval() through the trait.
+        let mut head = Head::<A<B>>::new(device);
+        Train::eval(&mut head);
+        assert_eq!(run(&head), Some(false));
+        head.set_training(true);
+        assert_eq!(run(&head), Some(true));
+        // d. net.train(); net.valid(): the validation twin evaluates (Burn's Learner habit)
+        // while the autodiff model keeps training.
         net.train();
-        let inner = net.valid();
-        assert_eq!(inner.training(), Some(true));
-        let y = inner.forward(x.inner()).expect("forward").into_data().to_vec::<f32>().expect("f32");
-        assert!(y.iter().any(|&v| v == 0.0));
+        let valid = net.valid();
+        assert_eq!(valid.training(), None);
+        assert_eq!(dropped(valid.forward(x.clone().inner()).expect("valid")), Some(false));
+        assert_eq!((run(&net[0]), run(&net[1])), (Some(true), Some(true)));
+        // ... and batch norm in the twin uses its running statistics.
+        let mut bn = Sequential::<A<B>>::new().add(BatchNorm::new_2d(3, device));
+        bn.train();
+        let twin = bn.valid();
+        let y = twin.forward(Tensor::<B, 4>::ones([2, 3, 2, 2], device).mul_scalar(5.0)).expect("valid");
+        // Running mean 0 and variance 1: (5 - 0) / sqrt(1 + 1e-5).
+        let v = y.into_data().to_vec::<f32>().expect("f32")[0];
+        assert!((v - 5.0 / (1.0f32 + 1e-5).sqrt()).abs() < 1e-5, "{v}");
 
         // Batch norm nested in a custom block inside a Sequential: running statistics move in
-        // training only, and valid() of an untouched network evaluates.
-        let mut net = resnet::<Autodiff<B>>(&[(1, 64)], 3).expect("resnet");
-        let x = Tensor::<Autodiff<B>, 4>::ones([2, 1, 8, 8], device);
+        // training only.
+        let mut net = resnet::<A<B>>(&[(1, 64)], 3).expect("resnet");
+        let x = Tensor::<A<B>, 4>::ones([2, 1, 8, 8], device);
         net.forward_tensor::<4, 2>(x.clone()).expect("train");
-        let count = |net: &Sequential<Autodiff<B>>| net.state_dict()["b2.0.bn1.num_batches_tracked"].data().to_vec::<i64>().expect("i64")[0];
+        let count = |net: &Sequential<A<B>>| net.state_dict()["b2.0.bn1.num_batches_tracked"].data().to_vec::<i64>().expect("i64")[0];
         assert_eq!(count(&net), 1);
         net.eval();
         net.forward_tensor::<4, 2>(x.clone()).expect("eval");
@@ -44,13 +111,11 @@ backend_test! {
         net.train();
         net.forward_tensor::<4, 2>(x.clone()).expect("train");
         assert_eq!(count(&net), 2);
-
-        let bn = BatchNorm::<Autodiff<B>>::new_2d(3, device);
-        let plain = Sequential::new().add(bn);
-        let y = plain.valid().forward(Tensor::<B, 4>::ones([2, 3, 2, 2], device).mul_scalar(5.0)).expect("valid");
-        // Running mean 0 and variance 1: (5 - 0) / sqrt(1 + 1e-5).
-        let v = y.into_data().to_vec::<f32>().expect("f32")[0];
-        assert!((v - 5.0 / (1.0f32 + 1e-5).sqrt()).abs() < 1e-5, "{v}");
+        // A zero-size training batch counts, as in PyTorch, and moves no statistic.
+        let before = net.state_dict()["b2.0.bn1.running_mean"].data();
+        net.forward_tensor::<4, 2>(Tensor::zeros([0, 1, 8, 8], device)).expect("empty batch");
+        assert_eq!(count(&net), 3);
+        assert_eq!(net.state_dict()["b2.0.bn1.running_mean"].data(), before);
     }
 }
 
