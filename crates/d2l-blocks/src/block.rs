@@ -41,10 +41,24 @@ pub trait Forward<B: Backend> {
     }
 
     /// Creates parameters a lazy block does not have yet, on `device`, from the shapes about
-    /// to be loaded (keys relative to this block, Burn orientation). Containers pass each
-    /// child its part. The default does nothing: eager blocks already have their parameters.
+    /// to be loaded (keys relative to this block, Burn orientation). The default passes each
+    /// child of [`children`](Self::children) its part (the keys under its name); a lazy layer
+    /// builds itself from its part.
     fn materialize_for(&self, shapes: &[(String, Vec<usize>)], device: &B::Device) {
-        let _ = (shapes, device);
+        for (name, child) in self.children() {
+            let part: Vec<(String, Vec<usize>)> = shapes
+                .iter()
+                .filter_map(|(key, shape)| {
+                    let rest = key
+                        .strip_prefix(name)?
+                        .strip_prefix(crate::path::SEPARATOR)?;
+                    Some((rest.to_owned(), shape.clone()))
+                })
+                .collect();
+            if !part.is_empty() {
+                child.materialize_for(&part, device);
+            }
+        }
     }
 
     /// Sets the training mode of this block and of every block under it — PyTorch's
@@ -345,7 +359,10 @@ impl<B: Backend> ModuleVisitor<B> for RankProbe {
 }
 
 /// Implements [`Forward::children`] and [`Forward::children_mut`] inside an
-/// `impl Forward<B> for …` block, listing the named fields as children.
+/// `impl Forward<B> for …` block, listing the named fields as children in order; an
+/// `Option` field is written `name: option` and listed when it is `Some`
+/// (`children!(B; conv1, conv2, conv3: option, bn1, bn2)`). With the children named once,
+/// modes, `apply`, `named_modules`, hooks and lazy loading reach them all.
 ///
 /// ```
 /// use burn::prelude::*;
@@ -377,12 +394,31 @@ impl<B: Backend> ModuleVisitor<B> for RankProbe {
 /// ```
 #[macro_export]
 macro_rules! children {
-    ($b:ident; $($field:ident),* $(,)?) => {
+    ($b:ident; $($field:ident $(: $kind:ident)?),* $(,)?) => {
         fn children(&self) -> ::std::vec::Vec<(&str, &dyn $crate::Block<$b>)> {
-            ::std::vec![$((::core::stringify!($field), &self.$field as &dyn $crate::Block<$b>)),*]
+            let mut out: ::std::vec::Vec<(&str, &dyn $crate::Block<$b>)> = ::std::vec::Vec::new();
+            $($crate::__child!(out, $b, &self.$field, $field $(, $kind)?);)*
+            out
         }
         fn children_mut(&mut self) -> ::std::vec::Vec<(&str, &mut dyn $crate::Block<$b>)> {
-            ::std::vec![$((::core::stringify!($field), &mut self.$field as &mut dyn $crate::Block<$b>)),*]
+            let mut out: ::std::vec::Vec<(&str, &mut dyn $crate::Block<$b>)> = ::std::vec::Vec::new();
+            $($crate::__child!(out, $b, &mut self.$field, $field $(, $kind)?);)*
+            out
+        }
+    };
+}
+
+/// One entry of [`children!`]: a block field, or an `Option` field (`name: option`) listed
+/// when it is `Some`. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __child {
+    ($out:ident, $b:ident, $value:expr, $field:ident) => {
+        $out.push((::core::stringify!($field), $value));
+    };
+    ($out:ident, $b:ident, $value:expr, $field:ident, option) => {
+        if let ::core::option::Option::Some(child) = $value {
+            $out.push((::core::stringify!($field), child));
         }
     };
 }
@@ -408,7 +444,7 @@ macro_rules! children {
 /// impl<B: Backend> Forward<B> for Mlp<B> {
 ///     fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
 ///         let x = Forward::forward(&self.hidden, x).map_err(|e| e.within("hidden"))?;
-///         let x = burn::tensor::activation::relu(x.into_tensor::<2>()?);
+///         let x = d2l_blocks::tensor::relu(x.into_tensor::<2>()?);
 ///         Forward::forward(&self.output, x.into()).map_err(|e| e.within("output"))
 ///     }
 ///     fn repr(&self) -> String {

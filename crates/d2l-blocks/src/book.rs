@@ -140,7 +140,7 @@ impl<B: Backend> Forward<B> for FixedHiddenMlp<B> {
             // An empty batch: the sum over nothing is 0 (as in PyTorch).
             return Ok(Tensor::<B, 1>::zeros([1], &x.device()).into());
         }
-        let x = burn::tensor::activation::relu(x.matmul(self.rand_weight.clone()) + 1.0);
+        let x = crate::tensor::relu(x.matmul(self.rand_weight.clone()) + 1.0);
         let mut x = call("linear", &self.linear, x.into())?.into_tensor::<2>()?;
         // Control flow on data: the loop condition is read back from the device. Halving
         // ends for every finite norm; NaN or infinity would never get to 1 (PyTorch loops

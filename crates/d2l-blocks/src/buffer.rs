@@ -1,7 +1,8 @@
 //! [`Buffer`]: a tensor a block updates during its forward pass and saves with its state —
 //! PyTorch's `register_buffer` (batch norm's running statistics).
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::HashSet;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, RwLock};
 
 use burn::module::{
     AutodiffModule, Content, Devices, Module, ModuleDisplay, ModuleDisplayDefault, ModuleMapper,
@@ -14,8 +15,10 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 /// by an optimizer, updated in place by `forward(&self)`.
 ///
 /// Burn's walks see it as a float parameter (so records, `to_device`, `valid()`, burn-store and
-/// d2l-io carry it), under its field name; [`path::is_buffer`](crate::path::is_buffer) is the
-/// one rule that keeps it out of `named_parameters` while `state_dict` lists it.
+/// d2l-io carry it), under its field name. **A buffer is known by its type**, wherever it sits
+/// (batch norm, or a user's own layer): its id is one [`is_buffer`] knows, so it is absent from
+/// `named_parameters`, `init_params`, `freeze` and `num_params` and present in `state_dict`,
+/// as in PyTorch.
 ///
 /// Unlike Burn's `RunningState`, an update is visible at once (no per-thread averaging that
 /// lags one update behind), and a clone is a copy: updating the clone leaves the original
@@ -33,10 +36,16 @@ impl<B: Backend, const D: usize> Buffer<B, D> {
     }
 
     fn with_id(id: ParamId, value: Tensor<B, D>) -> Self {
+        register(id);
         Self {
             id,
             value: Arc::new(Mutex::new(value.detach())),
         }
+    }
+
+    /// Its id (kept by clones, moves and `valid()`; see [`is_buffer`]).
+    pub fn id(&self) -> ParamId {
+        self.id
     }
 
     /// The current value.
@@ -68,8 +77,49 @@ impl<B: Backend, const D: usize> Clone for Buffer<B, D> {
     }
 }
 
+/// The ids of every [`Buffer`] made in this process (a clone, a `valid()` twin and a loaded
+/// buffer keep or register theirs).
+static BUFFER_IDS: LazyLock<RwLock<HashSet<ParamId>>> =
+    LazyLock::new(|| RwLock::new(HashSet::new()));
+
+fn register(id: ParamId) {
+    if !is_buffer(id) {
+        BUFFER_IDS
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id);
+    }
+}
+
+/// Whether the parameter with this id is held by a [`Buffer`] — the one buffer rule (PyTorch's
+/// `register_buffer`): walks that meet a float parameter ask it.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::module::{Module, Param};
+/// use burn::tensor::Tensor;
+/// use d2l_blocks::{Buffer, buffer::is_buffer};
+///
+/// let device = Default::default();
+/// let buffer = Buffer::new(Tensor::<NdArray, 1>::zeros([3], &device));
+/// let param = Param::from_tensor(Tensor::<NdArray, 1>::zeros([3], &device));
+/// assert!(is_buffer(buffer.id()) && !is_buffer(param.id));
+/// assert_eq!(buffer.num_params(), 0); // as PyTorch counts parameters
+/// ```
+pub fn is_buffer(id: ParamId) -> bool {
+    BUFFER_IDS
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .contains(&id)
+}
+
 impl<B: Backend, const D: usize> Module<B> for Buffer<B, D> {
     type Record = Param<Tensor<B, D>>;
+
+    /// None: a buffer is not a parameter (PyTorch's `sum(p.numel() for p in net.parameters())`).
+    fn num_params(&self) -> usize {
+        0
+    }
 
     fn collect_devices(&self, mut devices: Devices<B>) -> Devices<B> {
         let device = self.value().device();

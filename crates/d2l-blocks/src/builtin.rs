@@ -52,6 +52,9 @@ impl_block!(Linear<B>);
 /// `$repr`.
 macro_rules! elementwise {
     ($ty:ident, |$this:ident| $repr:expr) => {
+        elementwise!($ty, |$this| $repr, |f, x| f.forward(x));
+    };
+    ($ty:ident, |$this:ident| $repr:expr, |$f:ident, $x:ident| $apply:expr) => {
         impl<B: Backend> Forward<B> for $ty {
             fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
                 struct F<'a>(&'a $ty);
@@ -65,7 +68,8 @@ macro_rules! elementwise {
                         if x.shape().num_elements() == 0 {
                             return Ok(x);
                         }
-                        Ok(self.0.forward(x))
+                        let ($f, $x) = (self.0, x);
+                        Ok($apply)
                     }
                 }
                 x.map(&F(self))
@@ -80,7 +84,10 @@ macro_rules! elementwise {
     };
 }
 
-elementwise!(Relu, |_this| "ReLU()".to_owned());
+// NaN stays NaN, as in PyTorch (see `tensor::relu`).
+elementwise!(Relu, |_this| "ReLU()".to_owned(), |_f, x| {
+    crate::tensor::relu(x)
+});
 elementwise!(Sigmoid, |_this| "Sigmoid()".to_owned());
 elementwise!(Tanh, |_this| "Tanh()".to_owned());
 elementwise!(Gelu, |_this| "GELU(approximate='none')".to_owned());

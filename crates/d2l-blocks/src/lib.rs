@@ -15,8 +15,8 @@
 //! - [`layers`]: the layers of the later chapters (convolutions, pooling, [`layers::BatchNorm`]
 //!   with PyTorch's buffers, norms, embeddings, `Flatten`), printed and keyed as in PyTorch;
 //!   [`mode`]: PyTorch's mode rule ([`Train`]: `train()` / `eval()` on every block);
-//!   [`trace`]: the book's `layer_summary`, forward hooks and activation capture by
-//!   `named_modules` path.
+//!   [`hooks`]: PyTorch's forward hooks and pre-hooks per module, with removable handles;
+//!   [`trace`]: the book's `layer_summary` and activation capture by `named_modules` path.
 //! - [`book`]: the section's blocks (`Mlp`, `MySequential`, `FixedHiddenMlp`, `NestMlp`) and
 //!   exercises (`ParallelBlock`, [`book::stack`]).
 //!
@@ -49,10 +49,11 @@ mod rank;
 mod activation;
 mod block;
 pub mod book;
-mod buffer;
+pub mod buffer;
 mod builtin;
 mod display;
 mod error;
+pub mod hooks;
 pub mod layers;
 pub mod mode;
 pub mod path;

@@ -75,17 +75,6 @@ pub fn torch_name<'a>(name: &'a str, container_type: &str) -> &'a str {
     }
 }
 
-/// Whether a parameter is a buffer (PyTorch's `register_buffer`): in `state_dict`, saved and
-/// loaded, but not in `named_parameters`, never trained.
-///
-/// **The one buffer rule.** The buffers are the [`Buffer`](crate::Buffer) fields of
-/// [`BatchNorm`](crate::layers::BatchNorm): `running_mean`, `running_var`,
-/// `num_batches_tracked`.
-pub fn is_buffer(name: &str, container_type: &str) -> bool {
-    container_type == "Struct:BatchNorm"
-        && matches!(name, "running_mean" | "running_var" | "num_batches_tracked")
-}
-
 /// Whether a parameter is held as a float `[1]` but is PyTorch's int64 scalar (shape `[]`):
 /// batch norm's `num_batches_tracked`. Views, state dicts and files show PyTorch's dtype and
 /// shape; the value is converted at that boundary.
@@ -152,11 +141,6 @@ impl Path {
         ty.split_once(':').map_or(ty, |(_, name)| name)
     }
 
-    /// Whether the parameter here is a buffer ([`is_buffer`]).
-    pub fn is_buffer(&self) -> bool {
-        is_buffer(self.name(), self.container_type())
-    }
-
     /// Whether the parameter here is PyTorch's int64 scalar ([`is_torch_scalar`]).
     pub fn is_torch_scalar(&self) -> bool {
         is_torch_scalar(self.name(), self.container_type())
@@ -180,6 +164,12 @@ pub struct ParamSlot<B: Backend> {
 }
 
 impl<B: Backend> ParamSlot<B> {
+    /// Whether this is a [`Buffer`](crate::Buffer)'s value, not a parameter
+    /// ([`buffer::is_buffer`](crate::buffer::is_buffer)).
+    pub fn is_buffer(&self) -> bool {
+        crate::buffer::is_buffer(self.id)
+    }
+
     /// The value's shape (Burn orientation).
     pub fn shape(&self) -> Vec<usize> {
         self.value.shape().to_vec()

@@ -105,6 +105,26 @@ pub fn cat<B: Backend>(
     TensorPrimitive::Float(B::float_cat(vec![a.tensor(), b.tensor()], dim))
 }
 
+/// PyTorch's `relu`: 0 where `x ≤ 0`, `x` elsewhere — NaN stays NaN.
+///
+/// Burn 0.21's `activation::relu` turns NaN into 0 on flex and on ndarray's SIMD path (from
+/// ~1 024 values), which would hide a diverging run. The gradient is PyTorch's: 1 where
+/// `x > 0` (and at NaN), 0 elsewhere.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+///
+/// let x = Tensor::<NdArray, 1>::from_floats([-1.0, 0.0, 2.0, f32::NAN, f32::INFINITY], &Default::default());
+/// let y = d2l_blocks::tensor::relu(x).into_data().to_vec::<f32>().unwrap();
+/// assert_eq!(&y[..3], [0.0, 0.0, 2.0]);
+/// assert!(y[3].is_nan() && y[4] == f32::INFINITY);
+/// ```
+pub fn relu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    let not_positive = x.clone().lower_equal_elem(0.0);
+    x.mask_fill(not_positive, 0.0)
+}
+
 /// `a · b` for `[m, k] · [k, n]`, also when a dimension is zero: Burn 0.21's matmul divides by
 /// the matrix size there (ndarray and cubecl panic); the product is then `zeros([m, n])`.
 pub fn matmul<B: Backend>(a: Tensor<B, 2>, b: Tensor<B, 2>) -> Tensor<B, 2> {

@@ -1,9 +1,10 @@
 //! Shape tracing and forward hooks keyed by PyTorch's module names (`named_modules`).
 //!
-//! Containers run each child through [`call`], which adds the child's name to error paths
-//! and, while a hook is installed ([`hooked`], [`capture`]), reports the child's output under
-//! its dotted path (`b2.0.conv1`). A custom block that calls its children through [`call`]
-//! gets the same paths, errors and hooks as a [`Sequential`](crate::Sequential):
+//! Built on [`hooks`](crate::hooks): containers and models run each child through [`call`],
+//! which adds the child's name to error paths, fires the child's hooks and, while [`hooked`]
+//! or [`capture`] runs, reports the child's output under its dotted path (`b2.0.conv1`). A
+//! custom block that calls its children through [`call`] gets the same paths, errors and hooks
+//! as a [`Sequential`](crate::Sequential):
 //!
 //! ```
 //! use burn::backend::NdArray;
@@ -22,89 +23,13 @@
 //! assert_eq!(seen.paths(), ["1.0", "2"]);
 //! ```
 
-use core::any::Any;
 use core::cell::RefCell;
 use std::rc::Rc;
 
 use burn::tensor::backend::Backend;
 
-use crate::{Activation, Block, BlockError, path::join};
-
-/// A forward hook: called with the dotted path of a block, the block, and its output.
-type Hook<B> = Box<dyn FnMut(&str, &dyn Block<B>, &Activation<B>)>;
-
-struct Tracer<B: Backend> {
-    path: String,
-    hook: Hook<B>,
-}
-
-thread_local! {
-    /// The installed tracer, a `Tracer<B>` for the backend of the forward pass it watches.
-    static TRACER: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
-}
-
-/// Runs `child` (named `name` in its container) on `x`: its errors carry `name` in their
-/// path, and an installed hook sees its output under its dotted path.
-///
-/// # Errors
-/// The child's error, [`within`](BlockError::within) `name`.
-pub fn call<B: Backend>(
-    name: &str,
-    child: &dyn Block<B>,
-    x: Activation<B>,
-) -> Result<Activation<B>, BlockError> {
-    // The common case — no hook installed — is one thread-local read.
-    let Some(parent) = enter::<B>(name) else {
-        return child.forward(x).map_err(|e| e.within(name));
-    };
-    let out = child.forward(x).map_err(|e| e.within(name));
-    TRACER.with(|t| {
-        if let Some(tracer) = t
-            .borrow_mut()
-            .as_mut()
-            .and_then(|t| t.downcast_mut::<Tracer<B>>())
-        {
-            if let Ok(y) = &out {
-                (tracer.hook)(&tracer.path, child, y);
-            }
-            tracer.path = parent;
-        }
-    });
-    out
-}
-
-/// Pushes `name` onto the tracer's path; the path before it, or `None` with no tracer.
-fn enter<B: Backend>(name: &str) -> Option<String> {
-    TRACER.with(|t| {
-        let mut t = t.borrow_mut();
-        let tracer = t.as_mut()?.downcast_mut::<Tracer<B>>()?;
-        let parent = tracer.path.clone();
-        tracer.path = join(&parent, name);
-        Some(parent)
-    })
-}
-
-/// Runs `f` (a forward pass) with `hook` called on the output of every block run through
-/// [`call`] — PyTorch's `register_forward_hook` on every module of `named_modules()`, for the
-/// duration of `f`. Hooks do not nest: an inner `hooked` replaces the outer hook while it runs.
-pub fn hooked<B: Backend, R>(
-    hook: impl FnMut(&str, &dyn Block<B>, &Activation<B>) + 'static,
-    f: impl FnOnce() -> R,
-) -> R {
-    struct Restore(Option<Box<dyn Any>>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let previous = self.0.take();
-            TRACER.with(|t| *t.borrow_mut() = previous);
-        }
-    }
-    let tracer: Box<dyn Any> = Box::new(Tracer::<B> {
-        path: String::new(),
-        hook: Box::new(hook),
-    });
-    let _restore = Restore(TRACER.with(|t| t.borrow_mut().replace(tracer)));
-    f()
-}
+pub use crate::hooks::{call, hooked};
+use crate::{Activation, Block, BlockError};
 
 /// The outputs a [`capture`] kept, by dotted path, in the order the blocks ran.
 #[derive(Debug)]
@@ -158,13 +83,43 @@ pub fn class_name<B: Backend>(block: &dyn Block<B>) -> String {
     repr.split('(').next().unwrap_or_default().to_owned()
 }
 
-/// Every block of the tree with its dotted path, parents first (`""` for the root) —
-/// PyTorch's `named_modules()`, as `(path, class name)`.
-pub fn named_modules<B: Backend>(root: &dyn Block<B>) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    crate::path::visit_blocks(root, |path, block| {
-        out.push((path.to_owned(), class_name(block)))
-    });
+/// Every module of the tree with its dotted path, parents first (`""` for the root) —
+/// PyTorch's `named_modules()`. A tied ([`Shared`](crate::Shared)) block is listed once, at its
+/// first position, as PyTorch lists a shared module.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::nn::{LinearConfig, Relu};
+/// use d2l_blocks::{Sequential, trace};
+///
+/// let net = Sequential::<NdArray>::new().add(LinearConfig::new(2, 3).init(&Default::default())).add(Relu::new());
+/// let listed: Vec<(String, String)> = trace::named_modules(&net)
+///     .into_iter()
+///     .map(|(path, module)| (path, trace::class_name(module)))
+///     .collect();
+/// assert_eq!(listed[1], ("0".to_owned(), "Linear".to_owned()));
+/// assert_eq!(listed.len(), 3);
+/// ```
+pub fn named_modules<B: Backend>(root: &dyn Block<B>) -> Vec<(String, &dyn Block<B>)> {
+    fn walk<'a, B: Backend>(
+        block: &'a dyn Block<B>,
+        path: &str,
+        seen: &mut std::collections::HashSet<usize>,
+        out: &mut Vec<(String, &'a dyn Block<B>)>,
+    ) {
+        for (name, child) in block.children() {
+            if let Some(shared) = child.downcast_ref::<crate::Shared<B>>() {
+                if !seen.insert(shared.key()) {
+                    continue;
+                }
+            }
+            let child_path = crate::path::join(path, name);
+            out.push((child_path.clone(), child));
+            walk(child, &child_path, seen, out);
+        }
+    }
+    let mut out = vec![(String::new(), root)];
+    walk(root, "", &mut std::collections::HashSet::new(), &mut out);
     out
 }
 

@@ -92,8 +92,11 @@ pub fn set_requires_grad<B: Backend, M: Module<B>>(
     requires_grad: bool,
 ) -> Result<Vec<String>, ParamError> {
     let mut keys = Vec::new();
-    visit_params(&*module, |path, _: ParamSlot<B>| {
-        keys.push(path.key().to_owned())
+    // Buffers have no gradient to stop (PyTorch: `requires_grad` is a parameter's).
+    visit_params(&*module, |path, p: ParamSlot<B>| {
+        if !p.is_buffer() {
+            keys.push(path.key().to_owned());
+        }
     });
     if !keys.iter().any(|k| under(k, key)) {
         return Err(ParamError::UnknownKey {
@@ -104,7 +107,7 @@ pub fn set_requires_grad<B: Backend, M: Module<B>>(
     let mut hits = Vec::new();
     map_in_place(module, |owned| {
         map_params(owned, |path, p: ParamSlot<B>| {
-            under(path.key(), key).then(|| {
+            (!p.is_buffer() && under(path.key(), key)).then(|| {
                 hits.push(path.key().to_owned());
                 ParamSlot { requires_grad, ..p }
             })

@@ -226,7 +226,7 @@ pub fn replace_params<B: Backend, M: Module<B>>(
             shape,
             fan_in,
             fan_out,
-            buffer: path.is_buffer(),
+            buffer: p.is_buffer(),
         };
         match f(&info, p.value) {
             Ok(Some(new)) => {

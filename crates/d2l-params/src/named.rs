@@ -60,7 +60,7 @@ impl<B: Backend> ParamView<B> {
     }
 
     /// Whether this is a buffer (batch norm's running statistics): in `state_dict`, not in
-    /// `named_parameters` ([`is_buffer`](d2l_blocks::path::is_buffer)).
+    /// `named_parameters` ([`is_buffer`](d2l_blocks::buffer::is_buffer)).
     pub fn is_buffer(&self) -> bool {
         self.buffer
     }
@@ -332,13 +332,14 @@ impl<B: Backend, T: Visitable<B> + ?Sized> Parameters<B> for T {
     fn for_each_view(&self, f: &mut dyn FnMut(ParamView<B>)) {
         visit_params(self, |path, p: ParamSlot<B>| {
             let transposed = path.is_torch_transposed(p.value.shape().num_dims());
+            let buffer = p.is_buffer();
             f(ParamView {
                 key: path.key().to_owned(),
                 id: p.id,
                 value: p.value,
                 transposed,
                 requires_grad: p.requires_grad,
-                buffer: path.is_buffer(),
+                buffer,
                 scalar: path.is_torch_scalar(),
             });
         });

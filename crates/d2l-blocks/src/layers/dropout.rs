@@ -20,7 +20,7 @@ use crate::{Activation, BlockError, Forward, RankFn, impl_block};
 /// ```
 /// use burn::backend::{Autodiff, NdArray};
 /// use burn::tensor::Tensor;
-/// use d2l_blocks::{Train, layers::Dropout};
+/// use d2l_blocks::{Forward, Train, layers::Dropout};
 ///
 /// type B = Autodiff<NdArray>;
 /// let x = Tensor::<B, 2>::ones([8, 8], &Default::default());
@@ -30,7 +30,7 @@ use crate::{Activation, BlockError, Forward, RankFn, impl_block};
 /// assert!(y.iter().all(|&v| v == 0.0 || v == 2.0));
 /// dropout.eval();
 /// assert_eq!(dropout.forward(x.clone()).into_data(), x.into_data());
-/// assert_eq!(dropout.to_string(), "Dropout(p=0.5, inplace=False)");
+/// assert_eq!(Forward::<B>::repr(&dropout), "Dropout(p=0.5, inplace=False)");
 /// ```
 #[derive(Module, Debug)]
 pub struct Dropout<B: Backend> {

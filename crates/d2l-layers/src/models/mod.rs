@@ -10,8 +10,9 @@ pub use lenet::{init_cnn, lenet};
 pub use residual::{Residual, resnet};
 pub use resnet18::{BasicBlock, ResNet18};
 
+use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, activation::relu};
+use d2l_blocks::tensor::relu;
 use d2l_blocks::{Activation, BlockError};
 
 /// `relu(y + x)`, the join of a residual block; shapes must agree.

@@ -7,7 +7,7 @@ use burn::nn::pool::{AdaptiveAvgPool2dConfig, MaxPool2dConfig};
 use burn::tensor::backend::Backend;
 use d2l_blocks::layers::Flatten;
 use d2l_blocks::trace::call;
-use d2l_blocks::{Activation, Block, BlockError, Forward, Sequential, impl_block, tree};
+use d2l_blocks::{Activation, BlockError, Forward, Sequential, children, impl_block, tree};
 
 use super::{add_relu, relu_act};
 use crate::{LazyBatchNorm2d, LazyConv2d, LazyLinear};
@@ -68,38 +68,7 @@ impl<B: Backend> Forward<B> for Residual<B> {
         )
     }
 
-    fn children(&self) -> Vec<(&str, &dyn Block<B>)> {
-        let mut out: Vec<(&str, &dyn Block<B>)> =
-            vec![("conv1", &self.conv1), ("conv2", &self.conv2)];
-        if let Some(conv3) = &self.conv3 {
-            out.push(("conv3", conv3));
-        }
-        out.push(("bn1", &self.bn1));
-        out.push(("bn2", &self.bn2));
-        out
-    }
-
-    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Block<B>)> {
-        let mut out: Vec<(&str, &mut dyn Block<B>)> =
-            vec![("conv1", &mut self.conv1), ("conv2", &mut self.conv2)];
-        if let Some(conv3) = &mut self.conv3 {
-            out.push(("conv3", conv3));
-        }
-        out.push(("bn1", &mut self.bn1));
-        out.push(("bn2", &mut self.bn2));
-        out
-    }
-
-    fn materialize_for(&self, shapes: &[(String, Vec<usize>)], device: &B::Device) {
-        for (name, child) in self.children() {
-            let prefix = format!("{name}.");
-            let part: Vec<(String, Vec<usize>)> = shapes
-                .iter()
-                .filter_map(|(k, s)| Some((k.strip_prefix(&prefix)?.to_owned(), s.clone())))
-                .collect();
-            child.materialize_for(&part, device);
-        }
-    }
+    children!(B; conv1, conv2, conv3: option, bn1, bn2);
 }
 impl_block!(Residual<B>);
 

@@ -7,7 +7,7 @@ use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::backend::Backend;
 use d2l_blocks::layers::{BatchNorm, Flatten};
 use d2l_blocks::trace::call;
-use d2l_blocks::{Activation, Block, BlockError, Forward, Sequential, impl_block, tree};
+use d2l_blocks::{Activation, BlockError, Forward, Sequential, children, impl_block, tree};
 
 use super::{add_relu, relu_act};
 
@@ -90,31 +90,7 @@ impl<B: Backend> Forward<B> for BasicBlock<B> {
         tree("BasicBlock", parts)
     }
 
-    fn children(&self) -> Vec<(&str, &dyn Block<B>)> {
-        let mut out: Vec<(&str, &dyn Block<B>)> = vec![
-            ("conv1", &self.conv1),
-            ("bn1", &self.bn1),
-            ("conv2", &self.conv2),
-            ("bn2", &self.bn2),
-        ];
-        if let Some(down) = &self.downsample {
-            out.push(("downsample", down));
-        }
-        out
-    }
-
-    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Block<B>)> {
-        let mut out: Vec<(&str, &mut dyn Block<B>)> = vec![
-            ("conv1", &mut self.conv1),
-            ("bn1", &mut self.bn1),
-            ("conv2", &mut self.conv2),
-            ("bn2", &mut self.bn2),
-        ];
-        if let Some(down) = &mut self.downsample {
-            out.push(("downsample", down));
-        }
-        out
-    }
+    children!(B; conv1, bn1, conv2, bn2, downsample: option);
 }
 impl_block!(BasicBlock<B>);
 
@@ -209,32 +185,6 @@ impl<B: Backend> Forward<B> for ResNet18<B> {
         )
     }
 
-    fn children(&self) -> Vec<(&str, &dyn Block<B>)> {
-        vec![
-            ("conv1", &self.conv1),
-            ("bn1", &self.bn1),
-            ("maxpool", &self.maxpool),
-            ("layer1", &self.layer1),
-            ("layer2", &self.layer2),
-            ("layer3", &self.layer3),
-            ("layer4", &self.layer4),
-            ("avgpool", &self.avgpool),
-            ("fc", &self.fc),
-        ]
-    }
-
-    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Block<B>)> {
-        vec![
-            ("conv1", &mut self.conv1),
-            ("bn1", &mut self.bn1),
-            ("maxpool", &mut self.maxpool),
-            ("layer1", &mut self.layer1),
-            ("layer2", &mut self.layer2),
-            ("layer3", &mut self.layer3),
-            ("layer4", &mut self.layer4),
-            ("avgpool", &mut self.avgpool),
-            ("fc", &mut self.fc),
-        ]
-    }
+    children!(B; conv1, bn1, maxpool, layer1, layer2, layer3, layer4, avgpool, fc);
 }
 impl_block!(ResNet18<B>);

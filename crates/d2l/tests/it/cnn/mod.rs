@@ -7,6 +7,7 @@ mod blocks;
 mod errors;
 mod models;
 mod modes;
+mod nonfinite;
 mod resnet18;
 
 use std::path::{Path, PathBuf};

@@ -137,7 +137,7 @@ backend_test! {
         let mut expected = modules.clone();
         expected.sort();
         assert_eq!(reported, expected);
-        assert_eq!(trace::named_modules(&net)[..3].iter().map(|(p, c)| format!("{p}:{c}")).collect::<Vec<_>>(), [":Sequential", "0:Sequential", "0.0:Conv2d"]);
+        assert_eq!(trace::named_modules(&net)[..3].iter().map(|(p, c)| format!("{p}:{}", trace::class_name(*c))).collect::<Vec<_>>(), [":Sequential", "0:Sequential", "0.0:Conv2d"]);
     }
 }
 
