@@ -67,8 +67,8 @@ pub use activation::{Activation, RankFn};
 #[doc(hidden)]
 pub use block::RankProbe;
 pub use block::{
-    Block, ErasedMapper, ErasedVisitor, Forward, Lift, ReifyMapper, ReifyVisitor, map_block,
-    visit_block,
+    Block, ErasedMapper, ErasedVisitor, Forward, Lift, ReifyMapper, ReifyVisitor, TypedForward,
+    map_block, visit_block,
 };
 pub use buffer::Buffer;
 pub use builtin::Identity;

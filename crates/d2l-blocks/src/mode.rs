@@ -187,8 +187,9 @@ impl<B: Backend> ModuleDisplay for Mode<B> {}
 /// layer alike.
 ///
 /// Burn's `Module` has a `train` method of its own (it converts a module to an autodiff
-/// backend): where `Module` is in scope, call `Train::train(&mut model)` on a derived model
-/// (a `Sequential`'s inherent `net.train()` needs no care).
+/// backend), which Rust picks first wherever `burn::module::Module` is imported — for a
+/// `Sequential` too; there, write `Train::train(&mut net)` (the compiler's hint then names
+/// `HasAutodiffModule`). `eval()` has no such twin.
 pub trait Train<B: Backend>: Forward<B> {
     /// Puts this block and every block under it in training mode (`module.train()`).
     fn train(&mut self) -> &mut Self {

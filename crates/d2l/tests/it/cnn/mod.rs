@@ -5,6 +5,7 @@
 
 mod blocks;
 mod errors;
+mod hooks;
 mod models;
 mod modes;
 mod nonfinite;

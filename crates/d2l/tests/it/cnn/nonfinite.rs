@@ -5,9 +5,10 @@
 
 use std::path::Path;
 
+use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::{Int, Tensor, TensorData};
-use d2l_blocks::Sequential;
+use d2l_blocks::{Sequential, Train};
 use d2l_device::{DeviceBackend, backend_test};
 use d2l_layers::models::{lenet, resnet};
 
@@ -27,6 +28,15 @@ fn cases(model: &str) -> (Vec<usize>, serde_json::Map<String, serde_json::Value>
         shape,
         meta[model]["cases"].as_object().expect("cases").clone(),
     )
+}
+
+/// PyTorch's `sum(p.numel() for p in net.parameters())` for `model`.
+fn num_params(model: &str) -> u64 {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nonfinite/nonfinite.json");
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    meta[model]["num_params"].as_u64().expect("num_params")
 }
 
 /// The script's inputs: a seeded batch with the case's non-finite values put in.
@@ -77,7 +87,8 @@ fn check<B: DeviceBackend>(model: &str, net: Sequential<B>, device: &B::Device) 
         let mut net = net.clone();
         match mode {
             "eval" => net.eval(),
-            _ => net.train(),
+            // `Module::train` (Burn's, imported here) would win over `Sequential::train`.
+            _ => Train::train(&mut net),
         };
         let x = Tensor::<B, 4>::from_data(input(case, &shape), device);
         let y = net.forward_tensor::<4, 2>(x).expect("forward");
