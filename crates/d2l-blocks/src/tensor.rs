@@ -3,7 +3,7 @@
 
 use burn::prelude::Shape;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Distribution, Tensor, TensorData, TensorMetadata, TensorPrimitive};
+use burn::tensor::{Bool, Distribution, Tensor, TensorData, TensorMetadata, TensorPrimitive};
 
 /// The same values with another shape (same number of elements).
 pub fn reshape<B: Backend>(value: TensorPrimitive<B>, shape: &[usize]) -> TensorPrimitive<B> {
@@ -123,6 +123,23 @@ pub fn cat<B: Backend>(
 pub fn relu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     let not_positive = x.clone().lower_equal_elem(0.0);
     x.mask_fill(not_positive, 0.0)
+}
+
+/// Where `x` is NaN: `!(x ≥ -∞)`, which only NaN fails.
+///
+/// Burn 0.21's `is_nan` (and `x != x`) misses NaNs on ndarray's SIMD comparison path (seen on
+/// a convolution's output of 100 values), which would let a max pool drop a NaN.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+///
+/// let x = Tensor::<NdArray, 1>::from_floats([f32::NAN, 1.0, f32::NEG_INFINITY], &Default::default());
+/// let mask = d2l_blocks::tensor::nan_mask(x).into_data().to_vec::<bool>().unwrap();
+/// assert_eq!(mask, [true, false, false]);
+/// ```
+pub fn nan_mask<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D, Bool> {
+    x.greater_equal_elem(f32::NEG_INFINITY).bool_not()
 }
 
 /// `a · b` for `[m, k] · [k, n]`, also when a dimension is zero: Burn 0.21's matmul divides by

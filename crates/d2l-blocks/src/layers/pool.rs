@@ -52,7 +52,7 @@ fn nan_max<B: Backend, const N: usize>(
     x: Tensor<B, N>,
     pool: impl Fn(Tensor<B, N>) -> Tensor<B, N>,
 ) -> Tensor<B, N> {
-    let nans = pool(x.clone().is_nan().float());
+    let nans = pool(crate::tensor::nan_mask(x.clone()).float());
     pool(x).mask_fill(nans.greater_elem(0.0), f32::NAN)
 }
 
