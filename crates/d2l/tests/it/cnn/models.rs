@@ -15,7 +15,7 @@ use d2l_io::apply_state;
 use d2l_layers::models::{lenet, resnet};
 use d2l_params::Parameters;
 
-use super::{assert_close, assert_close_to_scale, meta, strings, tensors, under};
+use super::{assert_close, meta, strings, tensors, under};
 
 /// Runs the whole comparison for the fixture `name` on `net` (lazy, as PyTorch's was built).
 fn matches_pytorch<B: DeviceBackend>(
@@ -116,10 +116,10 @@ fn matches_pytorch<B: DeviceBackend>(
         if step == 0 {
             for p in net.named_parameters() {
                 let grad = p.grad(&grads).expect("every parameter has a gradient");
-                assert_close_to_scale(
+                assert_close(
                     &grad,
                     &all[&format!("grad/{}", p.key())],
-                    2e-4,
+                    1e-4,
                     &format!("grad of {}", p.key()),
                 );
             }
