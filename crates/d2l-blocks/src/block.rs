@@ -61,6 +61,13 @@ pub trait Forward<B: Backend> {
         }
     }
 
+    /// The shapes of the parameters this block will create but has not yet (keys relative to
+    /// it, PyTorch orientation, `-1` for a size still to infer) — a lazy layer before its first
+    /// input; `None` for a block whose parameters exist (the default).
+    fn pending_shapes(&self) -> Option<Vec<(String, Vec<isize>)>> {
+        None
+    }
+
     /// Sets the training mode of this block and of every block under it — PyTorch's
     /// `module.train(mode)`; `false` is `module.eval()` (call it as
     /// [`Train::train`](crate::Train::train) / [`Train::eval`](crate::Train::eval)). The

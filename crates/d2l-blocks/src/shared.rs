@@ -131,6 +131,10 @@ impl<B: Backend> Forward<B> for Shared<B> {
     fn mode(&self) -> Option<bool> {
         self.read().mode()
     }
+
+    fn pending_shapes(&self) -> Option<Vec<(String, Vec<isize>)>> {
+        self.read().pending_shapes()
+    }
 }
 
 impl<B: Backend> Block<B> for Shared<B> {

@@ -31,13 +31,11 @@
 mod custom;
 mod deferred;
 mod exercises;
-mod lazy;
 pub mod models;
 
 pub use custom::{CenteredLayer, MyLinear};
 pub use deferred::{
     BatchNormSpec, Conv1dSpec, Conv2dSpec, Deferred, Lazy, LazyBatchNorm1d, LazyBatchNorm2d,
-    LazyConv1d, LazyConv2d,
+    LazyConv1d, LazyConv2d, LazyLinear, LinearSpec, parameter_shapes,
 };
 pub use exercises::{FourierHalf, TensorReduction};
-pub use lazy::{LazyLinear, parameter_shapes};

@@ -2,6 +2,8 @@
 //! `LazyConv1d`, `LazyConv2d`, `LazyBatchNorm1d`, `LazyBatchNorm2d` (D2L §7–§8 build every
 //! CNN from them). One wrapper, one [`Deferred`] spec per layer kind.
 
+mod linear;
+mod shapes;
 mod spec;
 
 use core::fmt;
@@ -15,6 +17,9 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use d2l_blocks::{Activation, Block, BlockError, Forward};
 use d2l_params::{Init, ParamError, init_params};
 
+pub use linear::{LazyLinear, LinearSpec};
+pub use shapes::parameter_shapes;
+use spec::weight;
 pub use spec::{BatchNormSpec, Conv1dSpec, Conv2dSpec};
 
 /// What a [`Lazy`] block needs to know about the layer it defers.
@@ -29,6 +34,12 @@ pub trait Deferred: Clone + fmt::Debug + Send + Sync + 'static {
     /// The inferred size from the shapes about to be loaded (keys relative to the layer, Burn
     /// orientation), if they fit this spec.
     fn from_shapes(&self, shapes: &[(String, Vec<usize>)]) -> Option<usize>;
+    /// The inferred size and device of a record about to be loaded (Burn orientation), if it
+    /// fits this spec — so that a record builds the layer, as a first forward does.
+    fn from_record<B: Backend>(
+        &self,
+        record: &<Self::Block<B> as Module<B>>::Record,
+    ) -> Option<(usize, B::Device)>;
     /// Builds the layer for `inferred` input channels on `device`.
     fn build<B: Backend>(&self, inferred: usize, device: &B::Device) -> Self::Block<B>;
     /// PyTorch's printout before the shapes are known (`LazyConv2d(0, 6, kernel_size=(5, 5), …)`).
@@ -184,10 +195,12 @@ impl<B: Backend, S: Deferred> Lazy<B, S> {
         self.block.get_mut()
     }
 
-    /// Builds the layer for `inferred` input channels on `device`, if not built yet.
+    /// Builds the layer for `inferred` input channels (or width) on `device`, if not built
+    /// yet — what the first forward does.
     ///
     /// # Errors
-    /// [`BlockError::InferWidth`] for zero channels.
+    /// [`BlockError::InferWidth`] for zero, [`BlockError::Width`] if it was built for another
+    /// size.
     pub fn materialize(
         &self,
         inferred: usize,
@@ -199,7 +212,7 @@ impl<B: Backend, S: Deferred> Lazy<B, S> {
                 actual: vec![inferred],
             });
         }
-        Ok(self.block.get_or_init(|| {
+        let block = self.block.get_or_init(|| {
             let mut block = self.spec.build::<B>(inferred, device);
             if self.weight_init.is_some() || self.bias_init.is_some() {
                 // Validated in `set_init`: this cannot fail.
@@ -209,7 +222,15 @@ impl<B: Backend, S: Deferred> Lazy<B, S> {
                 block.set_training(training);
             }
             block
-        }))
+        });
+        match S::inferred::<B>(block) {
+            built if built == inferred => Ok(block),
+            built => Err(BlockError::Width {
+                path: String::new(),
+                expected: built,
+                actual: vec![inferred],
+            }),
+        }
     }
 
     fn map_block(self, f: impl FnOnce(S::Block<B>) -> S::Block<B>) -> Self {
@@ -222,25 +243,6 @@ impl<B: Backend, S: Deferred> Lazy<B, S> {
             None => config,
         }
     }
-}
-
-/// The pending shapes of `block` if it is one of the crate's lazy layers not built yet.
-pub(crate) fn pending_shapes<B: Backend>(
-    block: &dyn Block<B>,
-) -> Option<Vec<(&'static str, Vec<isize>)>> {
-    fn of<B: Backend, S: Deferred>(
-        block: &dyn Block<B>,
-    ) -> Option<Vec<(&'static str, Vec<isize>)>> {
-        let lazy = block.downcast_ref::<Lazy<B, S>>()?;
-        lazy.block
-            .get()
-            .is_none()
-            .then(|| lazy.spec.pending_shapes())
-    }
-    of::<B, Conv2dSpec>(block)
-        .or_else(|| of::<B, Conv1dSpec>(block))
-        .or_else(|| of::<B, BatchNormSpec<2>>(block))
-        .or_else(|| of::<B, BatchNormSpec<1>>(block))
 }
 
 /// The initializer for a parameter of a lazy layer: `weight` or `bias`; buffers keep theirs.
@@ -264,12 +266,19 @@ impl<B: Backend, S: Deferred> Forward<B> for Lazy<B, S> {
                 actual: shape,
             });
         };
-        let block =
-            self.materialize(inferred, &x.device())
-                .map_err(|_| BlockError::InferWidth {
+        let block = self
+            .materialize(inferred, &x.device())
+            .map_err(|err| match err {
+                BlockError::Width { expected, .. } => BlockError::Width {
+                    path: String::new(),
+                    expected,
+                    actual: shape,
+                },
+                _ => BlockError::InferWidth {
                     path: String::new(),
                     actual: shape,
-                })?;
+                },
+            })?;
         block.forward(x)
     }
 
@@ -279,6 +288,16 @@ impl<B: Backend, S: Deferred> Forward<B> for Lazy<B, S> {
                 let _ = self.materialize(inferred, device);
             }
         }
+    }
+
+    fn pending_shapes(&self) -> Option<Vec<(String, Vec<isize>)>> {
+        self.block.get().is_none().then(|| {
+            self.spec
+                .pending_shapes()
+                .into_iter()
+                .map(|(name, shape)| (name.to_owned(), shape))
+                .collect()
+        })
     }
 
     fn set_training(&mut self, training: bool) {
@@ -342,13 +361,18 @@ impl<B: Backend, S: Deferred> Module<B> for Lazy<B, S> {
         self.block.into_inner().map(Module::into_record)
     }
 
-    /// Loads into a built layer; a layer not built yet stays unbuilt (a `Sequential` builds
-    /// its lazy children from the record's shapes first, see [`Forward::materialize_for`]).
+    /// Loads a record: a layer not built yet is built from it (on the record's device), as a
+    /// first forward would build it; a record of another size than the built layer's, or one
+    /// that does not fit the spec, is ignored (strict loading with errors is d2l-io's).
     fn load_record(self, record: Self::Record) -> Self {
-        match record {
-            Some(record) => self.map_block(|b| b.load_record(record)),
-            None => self,
+        let Some(record) = record else { return self };
+        let Some((inferred, device)) = self.spec.from_record::<B>(&record) else {
+            return self;
+        };
+        if self.materialize(inferred, &device).is_err() {
+            return self;
         }
+        self.map_block(|b| b.load_record(record))
     }
 }
 

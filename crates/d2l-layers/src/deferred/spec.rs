@@ -1,6 +1,6 @@
 //! The [`Deferred`] specs: lazy convolutions and lazy batch norm, and their builders.
 
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, Module};
 use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig};
 use burn::nn::{PaddingConfig1d, PaddingConfig2d};
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -9,7 +9,7 @@ use d2l_blocks::layers::{BatchNorm, ConvRepr, py_float, tuple};
 use super::{Deferred, Lazy};
 
 /// The weight's shape among `shapes` (keys relative to the layer).
-fn weight(shapes: &[(String, Vec<usize>)]) -> Option<&[usize]> {
+pub(super) fn weight(shapes: &[(String, Vec<usize>)]) -> Option<&[usize]> {
     shapes
         .iter()
         .find(|(key, _)| key == "weight")
@@ -76,6 +76,15 @@ impl Deferred for Conv2dSpec {
             }
             _ => None,
         }
+    }
+
+    fn from_record<B: Backend>(
+        &self,
+        record: &<Conv2d<B> as Module<B>>::Record,
+    ) -> Option<(usize, B::Device)> {
+        let [out, c, kh, kw] = record.weight.dims();
+        (out == self.out && [kh, kw] == self.kernel)
+            .then(|| (c * self.groups, record.weight.device()))
     }
 
     fn build<B: Backend>(&self, inferred: usize, device: &B::Device) -> Conv2d<B> {
@@ -185,6 +194,14 @@ impl Deferred for Conv1dSpec {
             &[out, c, k] if out == self.out && k == self.kernel => Some(c * self.groups),
             _ => None,
         }
+    }
+
+    fn from_record<B: Backend>(
+        &self,
+        record: &<Conv1d<B> as Module<B>>::Record,
+    ) -> Option<(usize, B::Device)> {
+        let [out, c, k] = record.weight.dims();
+        (out == self.out && k == self.kernel).then(|| (c * self.groups, record.weight.device()))
     }
 
     fn build<B: Backend>(&self, inferred: usize, device: &B::Device) -> Conv1d<B> {
@@ -303,6 +320,14 @@ impl<const SPATIAL: usize> Deferred for BatchNormSpec<SPATIAL> {
             &[c] => Some(c),
             _ => None,
         }
+    }
+
+    fn from_record<B: Backend>(
+        &self,
+        record: &<BatchNorm<B> as Module<B>>::Record,
+    ) -> Option<(usize, B::Device)> {
+        let [c] = record.weight.dims();
+        Some((c, record.weight.device()))
     }
 
     fn build<B: Backend>(&self, inferred: usize, device: &B::Device) -> BatchNorm<B> {

@@ -82,6 +82,12 @@ fn check<B: DeviceBackend>(model: &str, net: Sequential<B>, device: &B::Device) 
     // Shapes inferred on a finite batch, as PyTorch's script does.
     net.forward_tensor::<4, 2>(Tensor::zeros(shape.clone(), device))
         .expect("infer shapes");
+    // PyTorch's parameter count: buffers (running statistics) are not parameters.
+    assert_eq!(
+        net.num_params() as u64,
+        num_params(model),
+        "{model} num_params"
+    );
     for (key, expected) in cases {
         let (mode, case) = key.split_once('/').expect("mode/case");
         let mut net = net.clone();
