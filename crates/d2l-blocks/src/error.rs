@@ -176,7 +176,7 @@ impl BlockError {
     /// The same error, seen from the parent that holds the failing block as child `name`.
     pub fn within(mut self, name: &str) -> Self {
         if let Some(path) = path_of!(&mut self) {
-            *path = crate::path::join(name, path);
+            *path = crate::key::join(name, path);
         }
         self
     }

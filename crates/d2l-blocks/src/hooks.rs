@@ -49,7 +49,8 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use burn::module::ParamId;
 use burn::tensor::backend::Backend;
 
-use crate::path::{ParamSlot, join, visit_blocks, visit_params};
+use crate::key::join;
+use crate::path::{ParamSlot, visit_blocks, visit_params};
 use crate::{Activation, Block, BlockError};
 
 /// A forward hook: sees the module and its output; `Some(y)` replaces the output.

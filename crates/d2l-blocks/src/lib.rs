@@ -54,6 +54,7 @@ mod builtin;
 mod display;
 mod error;
 pub mod hooks;
+mod key;
 pub mod layers;
 pub mod mode;
 pub mod path;

@@ -43,7 +43,7 @@ impl<B: Backend> Sequential<B> {
         }
         let x = x.into();
         self.children.iter().try_fold(x, |x, (name, child)| {
-            crate::trace::call(name, child.as_ref(), x)
+            crate::hooks::call(name, child.as_ref(), x)
         })
     }
 

@@ -82,16 +82,147 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// One job per file: d2l-io's sources (tests included) stay under ~400 lines.
+/// The library crates (what users depend on).
+const LIBRARY_CRATES: [&str; 6] = [
+    "d2l-blocks",
+    "d2l-params",
+    "d2l-layers",
+    "d2l-io",
+    "d2l-device",
+    "d2l",
+];
+
+/// One job per file: every library crate's sources and tests stay under ~400 lines.
 #[test]
-fn d2l_io_files_stay_small() {
+fn library_files_stay_small() {
     let mut files = Vec::new();
-    rust_files(&root().join("crates/d2l-io/src"), &mut files);
-    rust_files(&root().join("crates/d2l-io/tests"), &mut files);
-    assert!(files.len() > 10, "{files:?}");
+    for krate in LIBRARY_CRATES {
+        rust_files(&root().join("crates").join(krate).join("src"), &mut files);
+        rust_files(&root().join("crates").join(krate).join("tests"), &mut files);
+    }
+    assert!(files.len() > 50, "{files:?}");
     for path in files {
         let lines = read(&path).lines().count();
         assert!(lines <= 400, "{}: {lines} lines; split it", path.display());
+    }
+}
+
+/// The top-level modules of a crate each depends on, from `crate::…` paths and `use crate::{…}`
+/// items (an item re-exported by `lib.rs` counts as its module's).
+fn module_graph(
+    krate: &str,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let src = root().join("crates").join(krate).join("src");
+    let mut text: BTreeMap<String, String> = BTreeMap::new();
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    for path in files {
+        let rel = path.strip_prefix(&src).expect("under src");
+        let top = rel
+            .components()
+            .next()
+            .expect("a component")
+            .as_os_str()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_owned();
+        if top != "lib" {
+            let body: String = read(&path)
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            text.entry(top).or_default().push_str(&body);
+        }
+    }
+    // `pub use module::{A, B}` / `pub use module::A;` in lib.rs: item → module.
+    let lib = read(&src.join("lib.rs"));
+    let mut owner: BTreeMap<String, String> = BTreeMap::new();
+    for stmt in lib.split(';') {
+        let Some(rest) = stmt.trim().strip_prefix("pub use ") else {
+            continue;
+        };
+        let Some((module, items)) = rest.split_once("::") else {
+            continue;
+        };
+        for item in items
+            .split(|c: char| !c.is_alphanumeric() && c != '_')
+            .filter(|i| !i.is_empty())
+        {
+            owner.insert(item.to_owned(), module.to_owned());
+        }
+    }
+    let idents = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric() && c != '_')
+            .filter(|i| !i.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut graph = BTreeMap::new();
+    for (module, body) in &text {
+        let mut deps = BTreeSet::new();
+        let mut names = Vec::new();
+        for (i, _) in body.match_indices("crate::") {
+            let rest = &body[i + 7..];
+            if let Some(group) = rest.strip_prefix('{') {
+                names.extend(idents(group.split('}').next().unwrap_or("")));
+            } else if let Some(first) = idents(rest).into_iter().next() {
+                names.push(first);
+            }
+        }
+        for name in names {
+            let target = if text.contains_key(&name) {
+                Some(name)
+            } else {
+                owner.get(&name).cloned()
+            };
+            if let Some(target) = target.filter(|t| t != module && text.contains_key(t)) {
+                deps.insert(target);
+            }
+        }
+        graph.insert(module.clone(), deps);
+    }
+    graph
+}
+
+/// No module cycles inside a library crate (a module and what it uses form a DAG).
+#[test]
+fn library_crates_have_no_module_cycles() {
+    for krate in LIBRARY_CRATES {
+        let graph = module_graph(krate);
+        assert!(!graph.is_empty(), "{krate}: no modules read");
+        // Depth-first search for a back edge.
+        fn visit(
+            node: &str,
+            graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+            stack: &mut Vec<String>,
+            done: &mut std::collections::BTreeSet<String>,
+        ) -> Option<Vec<String>> {
+            if let Some(at) = stack.iter().position(|n| n == node) {
+                let mut cycle = stack[at..].to_vec();
+                cycle.push(node.to_owned());
+                return Some(cycle);
+            }
+            if done.contains(node) {
+                return None;
+            }
+            stack.push(node.to_owned());
+            for next in graph.get(node).into_iter().flatten() {
+                if let Some(cycle) = visit(next, graph, stack, done) {
+                    return Some(cycle);
+                }
+            }
+            stack.pop();
+            done.insert(node.to_owned());
+            None
+        }
+        let mut done = std::collections::BTreeSet::new();
+        for node in graph.keys() {
+            if let Some(cycle) = visit(node, &graph, &mut Vec::new(), &mut done) {
+                panic!("{krate}: module cycle {}", cycle.join(" → "));
+            }
+        }
     }
 }
 
