@@ -85,16 +85,26 @@ impl<B: Backend> Forward<B> for MaxPool1d {
 }
 impl_block!(MaxPool1d);
 
+/// The two windows of a 2-d pool (padding on each side, counted twice).
+fn windows_2d(
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    dilation: [usize; 2],
+) -> [Window; 2] {
+    core::array::from_fn(|i| Window {
+        kernel: kernel[i],
+        stride: stride[i],
+        padding: 2 * padding[i],
+        dilation: dilation[i],
+    })
+}
+
 /// `MaxPool2d` on `[N, C, H, W]` (or `[C, H, W]`).
 impl<B: Backend> Forward<B> for MaxPool2d {
     fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
         let padding = pad_2d(&self.padding, self.kernel_size);
-        let windows: [Window; 2] = core::array::from_fn(|i| Window {
-            kernel: self.kernel_size[i],
-            stride: self.stride[i],
-            padding: 2 * padding[i],
-            dilation: self.dilation[i],
-        });
+        let windows = windows_2d(self.kernel_size, self.stride, padding, self.dilation);
         batched::<B, 4>(x, |x| {
             pooled(x, &windows, |x| nan_max(x, |x| MaxPool2d::forward(self, x)))
         })
@@ -140,12 +150,7 @@ impl_block!(AvgPool1d);
 impl<B: Backend> Forward<B> for AvgPool2d {
     fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
         let padding = pad_2d(&self.padding, self.kernel_size);
-        let windows: [Window; 2] = core::array::from_fn(|i| Window {
-            kernel: self.kernel_size[i],
-            stride: self.stride[i],
-            padding: 2 * padding[i],
-            dilation: 1,
-        });
+        let windows = windows_2d(self.kernel_size, self.stride, padding, [1, 1]);
         batched::<B, 4>(x, |x| pooled(x, &windows, |x| AvgPool2d::forward(self, x)))
     }
 

@@ -121,51 +121,6 @@ impl Deferred for Conv2dSpec {
     }
 }
 
-impl<B: Backend> Lazy<B, Conv2dSpec> {
-    /// `LazyConv2d(out_channels, kernel_size)`: stride 1, no padding, a bias.
-    pub fn new(out_channels: usize, kernel_size: [usize; 2]) -> Self {
-        Self::from_spec(Conv2dSpec {
-            out: out_channels,
-            kernel: kernel_size,
-            stride: [1, 1],
-            padding: [0, 0],
-            dilation: [1, 1],
-            groups: 1,
-            bias: true,
-        })
-    }
-
-    /// With `stride`.
-    pub fn with_stride(mut self, stride: [usize; 2]) -> Self {
-        self.spec.stride = stride;
-        self
-    }
-
-    /// With zero `padding` on each side, per spatial dimension.
-    pub fn with_padding(mut self, padding: [usize; 2]) -> Self {
-        self.spec.padding = padding;
-        self
-    }
-
-    /// With `dilation`.
-    pub fn with_dilation(mut self, dilation: [usize; 2]) -> Self {
-        self.spec.dilation = dilation;
-        self
-    }
-
-    /// With `groups` (must divide the inferred channels and `out_channels`).
-    pub fn with_groups(mut self, groups: usize) -> Self {
-        self.spec.groups = groups.max(1);
-        self
-    }
-
-    /// Without a bias (`bias=False`).
-    pub fn without_bias(mut self) -> Self {
-        self.spec.bias = false;
-        self
-    }
-}
-
 /// What a `LazyConv1d` will be: PyTorch's `LazyConv1d(out_channels, kernel_size, …)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conv1dSpec {
@@ -247,50 +202,71 @@ impl Deferred for Conv1dSpec {
     }
 }
 
-impl<B: Backend> Lazy<B, Conv1dSpec> {
-    /// `LazyConv1d(out_channels, kernel_size)`: stride 1, no padding, a bias.
-    pub fn new(out_channels: usize, kernel_size: usize) -> Self {
-        Self::from_spec(Conv1dSpec {
-            out: out_channels,
-            kernel: kernel_size,
-            stride: 1,
-            padding: 0,
-            dilation: 1,
-            groups: 1,
-            bias: true,
-        })
-    }
+/// The builder of a lazy convolution of spec `$spec`, whose per-dimension sizes are `$size`
+/// (`usize` for 1-d, `[usize; 2]` for 2-d): PyTorch's keyword arguments, one method each.
+macro_rules! conv_builder {
+    ($spec:ident, $size:ty, $one:expr, $zero:expr, $doc:literal) => {
+        impl<B: Backend> Lazy<B, $spec> {
+            #[doc = $doc]
+            pub fn new(out_channels: usize, kernel_size: $size) -> Self {
+                Self::from_spec($spec {
+                    out: out_channels,
+                    kernel: kernel_size,
+                    stride: $one,
+                    padding: $zero,
+                    dilation: $one,
+                    groups: 1,
+                    bias: true,
+                })
+            }
 
-    /// With `stride`.
-    pub fn with_stride(mut self, stride: usize) -> Self {
-        self.spec.stride = stride;
-        self
-    }
+            /// With `stride`.
+            pub fn with_stride(mut self, stride: $size) -> Self {
+                self.spec.stride = stride;
+                self
+            }
 
-    /// With zero `padding` on each side.
-    pub fn with_padding(mut self, padding: usize) -> Self {
-        self.spec.padding = padding;
-        self
-    }
+            /// With zero `padding` on each side, per spatial dimension.
+            pub fn with_padding(mut self, padding: $size) -> Self {
+                self.spec.padding = padding;
+                self
+            }
 
-    /// With `dilation`.
-    pub fn with_dilation(mut self, dilation: usize) -> Self {
-        self.spec.dilation = dilation;
-        self
-    }
+            /// With `dilation`.
+            pub fn with_dilation(mut self, dilation: $size) -> Self {
+                self.spec.dilation = dilation;
+                self
+            }
 
-    /// With `groups`.
-    pub fn with_groups(mut self, groups: usize) -> Self {
-        self.spec.groups = groups.max(1);
-        self
-    }
+            /// With `groups` (must divide the inferred channels and `out_channels`).
+            pub fn with_groups(mut self, groups: usize) -> Self {
+                self.spec.groups = groups.max(1);
+                self
+            }
 
-    /// Without a bias.
-    pub fn without_bias(mut self) -> Self {
-        self.spec.bias = false;
-        self
-    }
+            /// Without a bias (`bias=False`).
+            pub fn without_bias(mut self) -> Self {
+                self.spec.bias = false;
+                self
+            }
+        }
+    };
 }
+
+conv_builder!(
+    Conv2dSpec,
+    [usize; 2],
+    [1, 1],
+    [0, 0],
+    "`LazyConv2d(out_channels, kernel_size)`: stride 1, no padding, a bias."
+);
+conv_builder!(
+    Conv1dSpec,
+    usize,
+    1,
+    0,
+    "`LazyConv1d(out_channels, kernel_size)`: stride 1, no padding, a bias."
+);
 
 /// What a `LazyBatchNorm1d` (`SPATIAL = 1`) or `LazyBatchNorm2d` (`SPATIAL = 2`) will be.
 #[derive(Debug, Clone, PartialEq)]
