@@ -1,6 +1,6 @@
 //! Past chapter 5: the book's LeNet (§7.6) and ResNet-18 (§8.6) built from the same blocks —
 //! lazy convolutions and batch norm, the layer summary, a few SGD steps on synthetic data,
-//! train and eval modes, a hook on a named module, and a PyTorch-format checkpoint round trip.
+//! train and eval modes, a removable forward hook on a named module, and a PyTorch-format checkpoint round trip.
 //!
 //! Run: `cargo run --release --example sec7_6_and_8_6_cnns`.
 
@@ -8,9 +8,11 @@ use burn::backend::Autodiff;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, Optimizer, SgdConfig};
 use burn::tensor::{Distribution, Int, Tensor, TensorData};
-use d2l::blocks::trace;
+use std::sync::{Arc, Mutex};
+
+use d2l::blocks::hooks;
 use d2l::device::backend::{BackendTask, DeviceBackend};
-use d2l::layers::models::{init_cnn, lenet, resnet};
+use d2l::layers::models::{LeNetConfig, ResNetConfig, init_cnn};
 use d2l::layers::parameter_shapes;
 use d2l::params::Parameters;
 
@@ -23,7 +25,7 @@ impl BackendTask for Section {
     fn run<B: DeviceBackend>(self, device: &B::Device) -> d2l::Result {
         println!("## 7.6 LeNet — backend: {}", B::KIND);
         type AB<B> = Autodiff<B>;
-        let mut net = lenet::<AB<B>>(10);
+        let mut net = LeNetConfig::new(10).init::<AB<B>>(device);
         println!("{net}");
         assert_eq!(
             parameter_shapes(&net)[0],
@@ -58,8 +60,8 @@ impl BackendTask for Section {
         assert!(losses.iter().all(|l| l.is_finite()) && losses[4] < losses[0]);
 
         println!("\n## 8.6 ResNet-18 — backend: {}", B::KIND);
-        let arch = [(2, 64), (2, 128), (2, 256), (2, 512)];
-        let mut net = resnet::<AB<B>>(&arch, 10)?;
+        let config = ResNetConfig::resnet18(10);
+        let mut net = config.init::<AB<B>>(device);
         net.eval(); // the summary below must not move the running statistics
         let x = Tensor::<AB<B>, 4>::random([1, 1, 96, 96], Distribution::Default, device);
         let summary = net.layer_summary(x.clone())?;
@@ -84,11 +86,22 @@ impl BackendTask for Section {
         println!("{params} parameters, {buffers} buffers (running statistics, batch counts)");
         assert_eq!(buffers, 3 * 17); // 17 batch norms: the stem and two per residual block
 
-        // A hook on a module by its PyTorch name.
-        let (out, seen) =
-            trace::capture::<AB<B>, _>(&["b3.0.conv3"], || net.forward_tensor::<4, 2>(x.clone()));
-        let y_eval = out?;
-        let shortcut = seen.get("b3.0.conv3").map(|a| a.shape());
+        // A forward hook on a module by its PyTorch name (`register_forward_hook`), removed
+        // by its handle.
+        let seen = Arc::new(Mutex::new(None));
+        let sink = Arc::clone(&seen);
+        let handle = hooks::register_forward_hook(&net, "b3.0.conv3", move |_, y| {
+            *sink
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(y.shape());
+            None
+        })?;
+        let y_eval = net.forward_tensor::<4, 2>(x.clone())?;
+        handle.remove();
+        let shortcut = seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
         println!("b3.0.conv3 output shape: {shortcut:?}");
         assert_eq!(shortcut, Some(vec![1, 128, 12, 12]));
 
@@ -105,7 +118,7 @@ impl BackendTask for Section {
         let path =
             std::env::temp_dir().join(format!("resnet18-{}.safetensors", std::process::id()));
         d2l::io::save_state(&path, &net)?;
-        let mut clone = resnet::<AB<B>>(&arch, 10)?;
+        let mut clone = config.init::<AB<B>>(device);
         let report = d2l::io::load_state(&path, &mut clone, true)?;
         std::fs::remove_file(&path)?;
         println!("loaded {} tensors strictly", report.loaded.len());

@@ -56,6 +56,7 @@ mod error;
 pub mod hooks;
 mod key;
 pub mod layers;
+pub mod materialize;
 pub mod mode;
 pub mod path;
 mod sequential;

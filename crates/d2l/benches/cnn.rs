@@ -133,7 +133,7 @@ impl BackendTask for Measure {
             device,
         );
         let seq: Sequential<Autodiff<B>> = if is_resnet {
-            resnet(&[(2, 64), (2, 128), (2, 256), (2, 512)], 10).expect("resnet")
+            resnet(&[(2, 64), (2, 128), (2, 256), (2, 512)], 10)
         } else {
             lenet(10)
         };

@@ -39,7 +39,30 @@ pub struct Dropout<B: Backend> {
 }
 
 impl<B: Backend> Dropout<B> {
-    /// PyTorch's `nn.Dropout(p)`; `p` outside `[0, 1]` is clamped into it.
+    /// PyTorch's `nn.Dropout(p)`, checked: PyTorch refuses a `p` outside `[0, 1]`.
+    ///
+    /// # Errors
+    /// [`BlockError::Custom`] naming `p` if it is not in `[0, 1]` (NaN included).
+    ///
+    /// ```
+    /// use d2l_blocks::layers::Dropout;
+    /// assert!(Dropout::<burn::backend::NdArray>::try_new(0.5).is_ok());
+    /// let err = Dropout::<burn::backend::NdArray>::try_new(1.5).unwrap_err();
+    /// assert_eq!(err.to_string(), "layer ``: dropout probability has to be between 0 and 1, but got 1.5");
+    /// ```
+    pub fn try_new(prob: f64) -> Result<Self, BlockError> {
+        if (0.0..=1.0).contains(&prob) {
+            Ok(Self::new(prob))
+        } else {
+            Err(BlockError::Custom {
+                path: String::new(),
+                message: format!("dropout probability has to be between 0 and 1, but got {prob}"),
+            })
+        }
+    }
+
+    /// PyTorch's `nn.Dropout(p)`; a `p` outside `[0, 1]` is clamped into it (NaN: 0) —
+    /// [`try_new`](Self::try_new) refuses it instead.
     pub fn new(prob: f64) -> Self {
         let prob = if prob.is_nan() {
             0.0

@@ -6,7 +6,7 @@ use std::path::Path;
 use burn::module::{Module, ParamId};
 use burn::tensor::TensorData;
 use burn::tensor::backend::Backend;
-use d2l_blocks::Sequential;
+use d2l_blocks::materialize::materialize;
 use d2l_blocks::tensor;
 use d2l_params::{Parameters, StateDict, closest, replace_params};
 
@@ -26,20 +26,21 @@ pub(crate) fn load_from<B: Backend, M: Module<B> + 'static>(
     strict: bool,
 ) -> Result<LoadReport, IoError> {
     let mut views = module.state_dict();
-    if let Some(net) = (module as &dyn std::any::Any).downcast_ref::<Sequential<B>>() {
-        // Lazy layers take their shapes from the file, on the model's device — but only once
-        // the file is known to fit: checked on a copy first, so a refused file leaves a lazy
-        // network lazy.
-        let device = net.devices().into_iter().next().unwrap_or_default();
-        let shapes = lazy_shapes(tensors);
-        let probe = net.clone();
-        d2l_blocks::Forward::materialize_for(&probe, &shapes, &device);
-        let probe_views = probe.state_dict();
-        if probe_views.len() != views.len() {
-            check(source, &probe_views, tensors, strict)?;
-            d2l_blocks::Forward::materialize_for(net, &shapes, &device);
-            views = module.state_dict();
-        }
+    // Lazy layers, wherever they sit, take their shapes from the file, on the model's device —
+    // but only once the file is known to fit: checked on a copy first, so a refused file
+    // leaves a lazy model lazy.
+    let device = module.devices().into_iter().next().unwrap_or_default();
+    let shapes = lazy_shapes(tensors);
+    let probe = materialize(module.clone(), &shapes, &device);
+    let probe_views = probe.state_dict();
+    if probe_views.len() != views.len() {
+        check(source, &probe_views, tensors, strict)?;
+        drop(views);
+        drop(probe_views);
+        // In place, so that ties (`Shared`) the caller holds stay tied to the model.
+        let owned = std::mem::replace(module, probe);
+        *module = materialize(owned, &shapes, &device);
+        views = module.state_dict();
     }
     let (report, plan) = check(source, &views, tensors, strict)?;
     // Every value read before anything changes: a read error leaves the model as it was.

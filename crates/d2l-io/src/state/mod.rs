@@ -72,9 +72,10 @@ pub fn save_state<B: Backend, T: Visitable<B> + ?Sized>(
 /// mismatches even when not strict). Float values of another precision (f64, f16, bf16) are
 /// converted, as PyTorch's `copy_` does. A tied parameter is written once and stays tied.
 ///
-/// The lazy layers of a `Sequential` that have not seen an input yet take their shapes from the
-/// file, on the device of the model's other parameters (the default device if it has none) —
-/// only if the load succeeds: a refused file leaves a lazy network lazy.
+/// The lazy layers that have not seen an input yet — anywhere in the model: a `Sequential`, a
+/// `#[derive(Module)]` struct, or both ([`materialize`](d2l_blocks::materialize)) — take their
+/// shapes from the file, on the device of the model's other parameters (the default device if
+/// it has none) — only if the file fits: a refused file leaves a lazy model lazy.
 ///
 /// # Errors
 /// [`IoError::Load`] with the full [`LoadReport`] (the model is unchanged), and whatever

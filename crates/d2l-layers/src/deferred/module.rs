@@ -35,7 +35,16 @@ impl<B: Backend, S: Deferred> Module<B> for Lazy<B, S> {
         }
     }
 
+    /// Maps the built layer; a layer not built yet builds itself first if
+    /// [`materialize`](d2l_blocks::materialize::materialize) gives shapes for it.
     fn map<M: ModuleMapper<B>>(self, mapper: &mut M) -> Self {
+        if self.block.get().is_none() {
+            if let Some((shapes, device)) = d2l_blocks::materialize::pending::<B>() {
+                if let Some(inferred) = self.spec.from_shapes(&shapes) {
+                    let _ = self.materialize(inferred, &device);
+                }
+            }
+        }
         self.map_block(|b| b.map(mapper))
     }
 

@@ -1,11 +1,14 @@
-//! The book's CNNs built from the blocks, as PyTorch builds them: [`lenet`] (§7.6),
+//! The book's CNNs built from the blocks, as PyTorch builds them, each with Burn's Config →
+//! `init` ([`LeNetConfig`], [`ResNetConfig`], [`ResNet18Config`]): [`lenet`] (§7.6),
 //! [`Residual`] and [`resnet`] (§8.6), [`init_cnn`]; and torchvision's [`ResNet18`], whose
 //! checkpoints load strictly.
 
+mod config;
 mod lenet;
 mod residual;
 mod resnet18;
 
+pub use config::{LeNetConfig, ResNet18Config, ResNetConfig};
 pub use lenet::{init_cnn, lenet};
 pub use residual::{Residual, resnet};
 pub use resnet18::{BasicBlock, ResNet18};

@@ -75,14 +75,8 @@ impl_block!(Residual<B>);
 /// The book's ResNet network (§8.6, `ResNet(arch, num_classes).net`): the 7×7 stem `b1`,
 /// one `Sequential` of [`Residual`]s per `(num_residuals, num_channels)` of `arch` (`b2`, …),
 /// and `last` (global average pool, flatten, lazy linear). ResNet-18 is
-/// `arch = [(2, 64), (2, 128), (2, 256), (2, 512)]`.
-///
-/// # Errors
-/// None in practice: the child names (`b2`, …, `last`) are distinct and valid.
-pub fn resnet<B: Backend>(
-    arch: &[(usize, usize)],
-    num_classes: usize,
-) -> Result<Sequential<B>, BlockError> {
+/// `arch = [(2, 64), (2, 128), (2, 256), (2, 512)]` ([`ResNetConfig::resnet18`](super::ResNetConfig::resnet18)).
+pub fn resnet<B: Backend>(arch: &[(usize, usize)], num_classes: usize) -> Sequential<B> {
     let b1 = Sequential::new()
         .add(
             LazyConv2d::new(64, [7, 7])
@@ -107,11 +101,21 @@ pub fn resnet<B: Backend>(
                 block.add(Residual::new(num_channels, false, 1))
             };
         }
-        net = net.add_named(format!("b{}", i + 2), block)?;
+        push(&mut net, format!("b{}", i + 2), block);
     }
     let last = Sequential::new()
         .add(AdaptiveAvgPool2dConfig::new([1, 1]).init())
         .add(Flatten::new())
         .add(LazyLinear::new(num_classes));
-    net.add_named("last", last)
+    push(&mut net, "last".to_owned(), last);
+    net
+}
+
+/// Adds a stage under `name`; the names (`b2`, …, `last`) are valid and distinct by
+/// construction, so `add_named` cannot refuse them — the positional name is the fallback.
+fn push<B: Backend>(net: &mut Sequential<B>, name: String, stage: Sequential<B>) {
+    let stage: Box<dyn d2l_blocks::Block<B>> = Box::new(stage);
+    if let Err(_unreachable) = net.push_named_boxed(name, stage.clone()) {
+        net.push_boxed(stage);
+    }
 }

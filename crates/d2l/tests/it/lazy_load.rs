@@ -56,3 +56,54 @@ backend_test! {
         std::fs::remove_dir_all(&dir).expect("clean");
     }
 }
+
+/// A `#[derive(Module)]` model holding lazy layers directly and inside a `Sequential`.
+#[derive(Module, Debug)]
+struct Derived<B: burn::tensor::backend::Backend> {
+    conv: d2l_layers::LazyConv2d<B>,
+    head: Sequential<B>,
+}
+
+fn derived<B: burn::tensor::backend::Backend>() -> Derived<B> {
+    Derived {
+        conv: d2l_layers::LazyConv2d::new(2, [3, 3]),
+        head: Sequential::new()
+            .add(d2l_blocks::layers::Flatten::new())
+            .add(LazyLinear::new(3)),
+    }
+}
+
+impl<B: burn::tensor::backend::Backend> d2l_blocks::Forward<B> for Derived<B> {
+    fn forward(
+        &self,
+        x: d2l_blocks::Activation<B>,
+    ) -> Result<d2l_blocks::Activation<B>, d2l_blocks::BlockError> {
+        let x = d2l_blocks::hooks::call("conv", &self.conv, x)?;
+        d2l_blocks::hooks::call("head", &self.head, x)
+    }
+    fn repr(&self) -> String {
+        "Derived".into()
+    }
+    d2l_blocks::children!(B; conv, head);
+}
+d2l_blocks::impl_block!(Derived<B>);
+
+backend_test! {
+    fn lazy_layers_of_a_derived_model_load_strictly_from_a_file<B>(device) {
+        use d2l_blocks::TypedForward;
+        let dir = std::env::temp_dir().join(format!("d2l-lazy-derived-{}-{}", B::KIND, std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let trained = derived::<B>();
+        let x = Tensor::<B, 4>::from_data(TensorData::new((0..2 * 25).map(|i| i as f32 / 50.0).collect::<Vec<_>>(), [1, 2, 5, 5]), device);
+        let y: Tensor<B, 2> = trained.forward_tensor(x.clone()).expect("materialize");
+        save_state(dir.join("derived.safetensors"), &trained).expect("save");
+        let mut fresh = derived::<B>();
+        assert_eq!(fresh.num_params(), 0);
+        let report = load_state(dir.join("derived.safetensors"), &mut fresh, true).expect("strict load");
+        assert_eq!(report.loaded, ["conv.weight", "conv.bias", "head.1.weight", "head.1.bias"]);
+        assert_eq!(fresh.num_params(), 2 * 2 * 9 + 2 + 3 * 18 + 3);
+        let again: Tensor<B, 2> = fresh.forward_tensor(x).expect("forward");
+        assert_eq!(again.into_data(), y.into_data());
+        std::fs::remove_dir_all(&dir).expect("clean");
+    }
+}

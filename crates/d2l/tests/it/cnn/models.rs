@@ -165,7 +165,7 @@ backend_test! {
 
 backend_test! {
     fn the_books_resnet_matches_pytorch_with_batch_norm_buffers_and_steps<B>(device) {
-        let net = resnet(&[(1, 64), (1, 16)], 10).expect("resnet");
+        let net = resnet(&[(1, 64), (1, 16)], 10);
         matches_pytorch::<B>("resnet", net, device);
     }
 }

@@ -100,7 +100,7 @@ backend_test! {
 
         // Batch norm nested in a custom block inside a Sequential: running statistics move in
         // training only.
-        let mut net = resnet::<A<B>>(&[(1, 64)], 3).expect("resnet");
+        let mut net = resnet::<A<B>>(&[(1, 64)], 3);
         let x = Tensor::<A<B>, 4>::ones([2, 1, 8, 8], device);
         net.forward_tensor::<4, 2>(x.clone()).expect("train");
         let count = |net: &Sequential<A<B>>| net.state_dict()["b2.0.bn1.num_batches_tracked"].data().to_vec::<i64>().expect("i64")[0];
@@ -121,7 +121,7 @@ backend_test! {
 
 backend_test! {
     fn hooks_see_every_module_by_its_pytorch_path<B>(device) {
-        let net = resnet::<B>(&[(1, 64), (1, 16)], 3).expect("resnet");
+        let net = resnet::<B>(&[(1, 64), (1, 16)], 3);
         let x = Tensor::<B, 4>::ones([2, 1, 16, 16], device);
         let (y, seen) = trace::capture::<B, _>(&["b2.0.conv1", "b3.0.conv3", "last.1", "0"], || net.forward_tensor::<4, 2>(x.clone()));
         assert_eq!(y.expect("forward").dims(), [2, 3]);
@@ -143,7 +143,7 @@ backend_test! {
 
 backend_test! {
     fn buffers_stay_out_of_parameters_and_init_cnn_is_xavier_on_conv_and_linear<B>(device) {
-        let mut net = resnet::<B>(&[(1, 64)], 3).expect("resnet");
+        let mut net = resnet::<B>(&[(1, 64)], 3);
         net.forward_tensor::<4, 2>(Tensor::zeros([2, 1, 16, 16], device)).expect("materialize");
         let params = net.named_parameters();
         assert!(params.iter().all(|p| !p.key().contains("running") && !p.key().ends_with("num_batches_tracked")));
