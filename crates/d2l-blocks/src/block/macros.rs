@@ -1,7 +1,7 @@
 //! The macros that make a module a block: [`children!`](crate::children) and
 //! [`impl_block!`](crate::impl_block).
 
-/// Implements [`Forward::children`] and [`Forward::children_mut`] inside an
+/// Implements [`Forward::children`](crate::Forward::children) and [`Forward::children_mut`](crate::Forward::children_mut) inside an
 /// `impl Forward<B> for …` block, listing the named fields as children in order; an
 /// `Option` field is written `name: option` and listed when it is `Some`
 /// (`children!(B; conv1, conv2, conv3: option, bn1, bn2)`). With the children named once,
@@ -66,7 +66,7 @@ macro_rules! __child {
     };
 }
 
-/// Makes a type that implements Burn's `Module` and this crate's [`Forward`] a [`Block`].
+/// Makes a type that implements Burn's `Module` and this crate's [`Forward`](crate::Forward) a [`Block`](crate::Block).
 ///
 /// Two forms: `impl_block!(MyBlock<B>)` for a struct generic over its backend (as
 /// `#[derive(Module)]` structs are), `impl_block!(MyActivation)` for a module without a

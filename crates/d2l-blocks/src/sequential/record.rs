@@ -16,7 +16,7 @@ pub struct ParamItem {
     pub data: TensorData,
 }
 
-/// The record of a [`Sequential`]: every float parameter by dotted path.
+/// The record of a [`Sequential`](super::Sequential): every float parameter by dotted path.
 ///
 /// Loading matches by path; a parameter absent from the record, or present with another
 /// shape, keeps its current value (strict, all-or-nothing loading with errors is `d2l-io`'s).
