@@ -64,13 +64,14 @@ mod session;
 mod shared;
 pub mod tensor;
 pub mod trace;
+mod typed;
 
 pub use activation::{Activation, RankFn};
 #[doc(hidden)]
 pub use block::RankProbe;
 pub use block::{
-    Block, ErasedMapper, ErasedVisitor, Forward, Lift, ReifyMapper, ReifyVisitor, TypedForward,
-    map_block, visit_block,
+    Block, ErasedMapper, ErasedVisitor, Forward, Lift, ReifyMapper, ReifyVisitor, map_block,
+    visit_block,
 };
 pub use buffer::Buffer;
 pub use builtin::Identity;
@@ -80,6 +81,7 @@ pub use mode::Train;
 pub use rank::MAX_RANK;
 pub use sequential::{ParamItem, Sequential, SequentialRecord};
 pub use shared::Shared;
+pub use typed::TypedForward;
 
 pub use d2l_device;
 

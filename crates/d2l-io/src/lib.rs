@@ -49,10 +49,11 @@ mod tensors;
 
 pub use arch::{ARCH_KEY, Arch, Registry, load_model, save_model};
 pub use checkpoint::Checkpointer;
-pub use error::{IoError, LoadReport, Mismatch};
+pub use d2l_params::{LoadReport, Mismatch};
+pub use error::IoError;
 pub use file::atomic::{reclaim_temporaries, write_atomic};
 pub use optim::{load_optimizer, save_optimizer};
-pub use state::{apply_state, load_state, rename_prefix, save_state, state_tensors};
+pub use state::{load_state, rename_prefix, save_state, state_tensors};
 pub use tensors::{
     TensorMap, load_list, load_tensor, load_tensors, save_list, save_tensor, save_tensors,
     tensor_on,

@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use crate::report::LoadReport;
+
 /// What can go wrong when reading, initializing or editing parameters.
 ///
 /// Shapes are in PyTorch's orientation (a Linear weight is `[out, in]`), like the keys.
@@ -53,6 +55,11 @@ pub enum ParamError {
         /// The parameter's rank.
         actual: usize,
     },
+    /// A state dict that does not fit the model
+    /// ([`load_state_dict`](crate::load_state_dict)): every missing, unexpected, mismatched
+    /// and untied key. The model is unchanged.
+    #[error("{0}")]
+    Load(LoadReport),
 }
 
 /// Up to three of `keys` nearest to `key` by edit distance, nearest first (ties by key): the

@@ -8,6 +8,8 @@
 //! - [`Init`] and [`init_params`]: built-in and custom initialization that keeps parameters
 //!   trainable, on a whole network or one layer (combine with `Sequential::apply` for the
 //!   book's `net.apply(init_normal)`); [`edit_param`] for in-place edits by key.
+//! - [`load_state_dict`]: PyTorch's `load_state_dict(state, strict=…)` from tensors in memory,
+//!   transactional, with a [`LoadReport`] (files: `d2l-io`, which calls it).
 //! - [`freeze`]: turn `requires_grad` off for one parameter or a subtree.
 //! - Tying is `d2l_blocks::Shared`; this crate lists a tied parameter once in
 //!   `named_parameters` and at every position in `state_dict`.
@@ -36,11 +38,15 @@
 mod edit;
 mod error;
 mod init;
+mod load;
 mod named;
+mod report;
 
 pub use edit::{edit_param, freeze, set_requires_grad};
 pub use error::{ParamError, closest};
 pub use init::{Init, ParamInfo, init_params, replace_params};
+pub use load::{LoadError, StateSource, Strict, load_state_dict, load_state_dict_from};
 pub use named::{ParamView, Parameters, StateDict, is_torch_transposed};
+pub use report::{LoadReport, Mismatch};
 
 pub use d2l_blocks;

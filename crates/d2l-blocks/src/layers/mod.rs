@@ -42,4 +42,5 @@ pub use batch_norm::BatchNorm;
 pub use check::{py_float, tuple};
 pub use conv::ConvRepr;
 pub use dropout::Dropout;
+pub use norm::layer_norm_epsilon;
 pub use shape::{Flatten, Softmax, cat};

@@ -51,7 +51,7 @@ impl_block!(LayerNorm<B>);
 
 /// `LayerNorm`'s epsilon, a private field Burn shows only in its own printout
 /// (`LayerNorm {d_model: 6, epsilon: 0.00001, …}`); PyTorch's default if that ever changes.
-fn layer_norm_epsilon<B: Backend>(layer: &LayerNorm<B>) -> f64 {
+pub fn layer_norm_epsilon<B: Backend>(layer: &LayerNorm<B>) -> f64 {
     let shown = layer.to_string();
     shown
         .split_once("epsilon: ")

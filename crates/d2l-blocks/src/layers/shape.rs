@@ -56,6 +56,16 @@ impl Flatten {
     pub fn dims(start_dim: isize, end_dim: isize) -> Self {
         Self { start_dim, end_dim }
     }
+
+    /// The first dimension flattened (negative counts from the end).
+    pub fn start_dim(&self) -> isize {
+        self.start_dim
+    }
+
+    /// The last dimension flattened (negative counts from the end).
+    pub fn end_dim(&self) -> isize {
+        self.end_dim
+    }
 }
 
 impl<B: Backend> Forward<B> for Flatten {
@@ -100,6 +110,11 @@ impl Softmax {
     /// `Softmax(dim=dim)`.
     pub fn new(dim: isize) -> Self {
         Self { dim }
+    }
+
+    /// The dimension normalized (negative counts from the end).
+    pub fn dim(&self) -> isize {
+        self.dim
     }
 }
 

@@ -42,8 +42,10 @@ impl<B: Backend> Sequential<B> {
             return Err(err.clone());
         }
         let x = x.into();
-        self.children.iter().try_fold(x, |x, (name, child)| {
-            crate::hooks::call(name, child.as_ref(), x)
+        crate::hooks::as_root(self, || {
+            self.children.iter().try_fold(x, |x, (name, child)| {
+                crate::hooks::call(name, child.as_ref(), x)
+            })
         })
     }
 

@@ -44,14 +44,6 @@ pub(crate) fn to_safetensors(dtype: DType) -> Option<S> {
     })
 }
 
-/// Whether `dtype` is a float dtype a float parameter can take.
-pub(crate) fn is_float(dtype: DType) -> bool {
-    matches!(
-        dtype,
-        DType::F64 | DType::F32 | DType::Flex32 | DType::F16 | DType::BF16
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ use burn::tensor::backend::Backend;
 use d2l_blocks::path::Visitable;
 use d2l_params::Parameters;
 
+pub(crate) use load::load_from;
 pub(crate) use snapshot::snapshot;
 
 use crate::file::writer::{Cores, write};
@@ -97,23 +98,11 @@ pub fn load_state<B: Backend, M: Module<B> + 'static>(
     }
 }
 
-/// [`load_state`] from tensors already read (`source` names where they came from).
-///
-/// # Errors
-/// As [`load_state`].
-pub fn apply_state<B: Backend, M: Module<B> + 'static>(
-    source: &Path,
-    tensors: &TensorMap,
-    module: &mut M,
-    strict: bool,
-) -> Result<LoadReport, IoError> {
-    load::load_from(source, tensors, module, strict)
-}
-
 /// The tensors whose keys lie under `from` (`"0"` takes `0.weight` and `0.bias`; `""` takes
 /// all), with `from` replaced by `to` — to load part of a trained network into another
-/// architecture (D2L §5.5 exercise 2) with [`apply_state`], non-strict, whose report says what
-/// was taken.
+/// architecture (D2L §5.5 exercise 2) with
+/// [`load_state_dict`](d2l_params::load_state_dict) and [`Strict::No`](d2l_params::Strict),
+/// whose report says what was taken.
 ///
 /// ```
 /// use burn::tensor::TensorData;

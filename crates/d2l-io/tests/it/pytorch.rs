@@ -7,9 +7,8 @@ use burn::nn::{LinearConfig, Relu};
 use burn::tensor::{Tensor, TensorData, Tolerance};
 use d2l_blocks::Sequential;
 use d2l_device::backend_test;
-use d2l_io::{
-    IoError, TensorMap, apply_state, load_list, load_state, load_tensor, load_tensors, save_state,
-};
+use d2l_io::{IoError, TensorMap, load_list, load_state, load_tensor, load_tensors, save_state};
+use d2l_params::{Strict, load_state_dict};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -70,7 +69,7 @@ backend_test! {
         values.insert("2.weight".into(), TensorData::new(vec![0.5f32; 8], [1, 8]));
         values.insert("2.bias".into(), TensorData::new(vec![1.0f32], [1]));
         let mut model = net::<B>(device);
-        apply_state(&fixture("in-memory"), &values, &mut model, true).expect("apply");
+        load_state_dict(&mut model, &values, Strict::Yes).expect("load_state_dict");
         // The output make_fixtures.py checks in PyTorch: 0.5·Σ_o relu(Σ_i w[o, i] + b[o]) + 1.
         let expected: f32 = 0.5 * (0..8).map(|o| (0..4).map(|i| 0.01 * (4 * o + i) as f32).sum::<f32>() + 0.1 * o as f32).sum::<f32>() + 1.0;
         let out = model.forward(Tensor::<B, 2>::ones([1, 4], device)).expect("forward");

@@ -4,6 +4,8 @@ use burn::module::{AutodiffModule, Module};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 
+use serde::{Deserialize, Serialize};
+
 use super::{Deferred, Lazy, weight};
 
 /// PyTorch's `nn.LazyLinear(out_features)`: parameters exist only once the first input shows
@@ -37,7 +39,7 @@ use super::{Deferred, Lazy, weight};
 pub type LazyLinear<B> = Lazy<B, LinearSpec>;
 
 /// What a [`LazyLinear`] will be: `Linear(?, out_features, bias)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinearSpec {
     d_output: usize,
     bias: bool,

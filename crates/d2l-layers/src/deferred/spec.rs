@@ -5,6 +5,7 @@ use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig};
 use burn::nn::{PaddingConfig1d, PaddingConfig2d};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use d2l_blocks::layers::{BatchNorm, ConvRepr, py_float, tuple};
+use serde::{Deserialize, Serialize};
 
 use super::{Deferred, Lazy};
 
@@ -26,7 +27,7 @@ fn channels(shape: &[usize], rank: usize) -> Option<usize> {
 }
 
 /// What a `LazyConv2d` will be: PyTorch's `LazyConv2d(out_channels, kernel_size, …)`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conv2dSpec {
     out: usize,
     kernel: [usize; 2],
@@ -38,6 +39,16 @@ pub struct Conv2dSpec {
 }
 
 impl Conv2dSpec {
+    /// `out_channels`.
+    pub fn out_channels(&self) -> usize {
+        self.out
+    }
+
+    /// `stride`.
+    pub fn stride(&self) -> [usize; 2] {
+        self.stride
+    }
+
     fn repr(&self, name: &str, c_in: usize) -> String {
         ConvRepr {
             name,
@@ -122,7 +133,7 @@ impl Deferred for Conv2dSpec {
 }
 
 /// What a `LazyConv1d` will be: PyTorch's `LazyConv1d(out_channels, kernel_size, …)`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conv1dSpec {
     out: usize,
     kernel: usize,
@@ -269,7 +280,7 @@ conv_builder!(
 );
 
 /// What a `LazyBatchNorm1d` (`SPATIAL = 1`) or `LazyBatchNorm2d` (`SPATIAL = 2`) will be.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BatchNormSpec<const SPATIAL: usize> {
     eps: f64,
     momentum: f64,

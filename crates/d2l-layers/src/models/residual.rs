@@ -46,6 +46,21 @@ impl<B: Backend> Residual<B> {
             bn2: LazyBatchNorm2d::new(),
         }
     }
+
+    /// `num_channels`.
+    pub fn num_channels(&self) -> usize {
+        self.conv1.spec().out_channels()
+    }
+
+    /// Whether the shortcut has the 1×1 convolution.
+    pub fn use_1x1conv(&self) -> bool {
+        self.conv3.is_some()
+    }
+
+    /// The stride of the first convolution (and of the shortcut's).
+    pub fn strides(&self) -> usize {
+        self.conv1.spec().stride()[0]
+    }
 }
 
 impl<B: Backend> Forward<B> for Residual<B> {

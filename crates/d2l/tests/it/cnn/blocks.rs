@@ -1,7 +1,5 @@
 //! One small case per block: printout, keys, train-mode output and buffers, eval output.
 
-use std::path::Path;
-
 use burn::nn::conv::{Conv1dConfig, Conv2dConfig, ConvTranspose2dConfig};
 use burn::nn::pool::{
     AdaptiveAvgPool1dConfig, AdaptiveAvgPool2dConfig, AvgPool1dConfig, AvgPool2dConfig,
@@ -11,12 +9,11 @@ use burn::nn::{
     EmbeddingConfig, GroupNormConfig, LayerNormConfig, LeakyReluConfig, PaddingConfig1d,
     PaddingConfig2d,
 };
-use burn::tensor::TensorData;
+use burn::tensor::{Tensor, TensorData};
 use d2l_blocks::layers::{BatchNorm, Flatten, Softmax};
 use d2l_blocks::{Block, Sequential};
 use d2l_device::{DeviceBackend, backend_test};
-use d2l_io::apply_state;
-use d2l_params::Parameters;
+use d2l_params::{Parameters, Strict, load_state_dict};
 
 use super::{assert_close, meta, strings, tensors, under};
 
@@ -117,7 +114,7 @@ backend_test! {
             let params: Vec<String> = net[0].named_parameters().iter().map(|p| p.key().to_owned()).collect();
             assert_eq!(params, strings(&case_meta["params"]), "{name}: named_parameters");
             let state = under(&all, &format!("{name}/p/"), "0.");
-            let report = apply_state(Path::new(name), &state, &mut net, true).expect("strict load");
+            let report = load_state_dict(&mut net, &state, Strict::Yes).expect("strict load");
             assert_eq!(report.loaded.len(), keys.len(), "{name}");
 
             let x = &all[&format!("{name}/x")];
@@ -138,5 +135,33 @@ backend_test! {
             seen += 1;
         }
         assert_eq!(seen, 22);
+    }
+}
+
+backend_test! {
+    fn batch_norm_gradients_are_exact_with_many_channels<B>(device) {
+        // Eval mode: y = (x - μ) / √(σ² + ε) · γ + β, so ∂Σy/∂x = γ / √(σ² + ε) per channel.
+        // 64 channels: ndarray's SIMD reciprocal (the CPU's approximate `rcpps`, ≥ 32 values)
+        // must not reach the gradient.
+        use burn::backend::Autodiff;
+        use d2l_blocks::{Train, TypedForward};
+        let c = 64;
+        let var: Vec<f32> = (0..c).map(|i| 0.5 + 0.0137 * i as f32).collect();
+        let mut bn = BatchNorm::<Autodiff<B>>::new_1d(c, device);
+        bn.running_var.set(Tensor::from_data(TensorData::new(var.clone(), [c]), device));
+        Train::eval(&mut bn);
+        let x = Tensor::<Autodiff<B>, 3>::ones([2, c, 3], device).require_grad();
+        let y = bn.forward_tensor::<3, 3>(x.clone()).expect("forward");
+        let grads = y.sum().backward();
+        let dx = x.grad(&grads).expect("grad").into_data().to_vec::<f32>().expect("f32");
+        let worst = dx
+            .iter()
+            .enumerate()
+            .map(|(k, g)| {
+                let exact = 1.0 / (f64::from(var[(k / 3) % c]) + 1e-5).sqrt();
+                (f64::from(*g) / exact - 1.0).abs()
+            })
+            .fold(0.0, f64::max);
+        assert!(worst < 2e-6, "BatchNorm's input gradient is off by {worst:e} (relative)");
     }
 }

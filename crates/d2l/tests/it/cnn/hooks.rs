@@ -64,6 +64,10 @@ backend_test! {
         let h1 = register_forward_hook(&net, "layer2.0.downsample.0", hook).expect("register");
         let (pooled, hook) = recorder::<B>();
         let h2 = register_forward_hook(&net, "maxpool", hook).expect("register");
+        // Another ResNet18 has a `maxpool` at the same path: the hook is not its.
+        let other = ResNet18::<B>::new(10, device);
+        other.forward_tensor::<4, 2>(x.clone()).expect("forward");
+        assert_eq!(count(&pooled), 0, "a hook fires for its own model only");
         let y = net.forward_tensor::<4, 2>(x.clone()).expect("forward");
         assert_eq!(*seen.lock().expect("lock"), [vec![1, 128, 4, 4]]);
         assert_eq!(*pooled.lock().expect("lock"), [vec![1, 64, 8, 8]]);
@@ -93,5 +97,36 @@ backend_test! {
         // layer_summary and capture see every module without registering anything.
         let modules: Vec<String> = trace::named_modules(&net).into_iter().map(|(p, _)| p).collect();
         assert!(modules.contains(&"layer2.0.downsample.0".to_owned()));
+    }
+}
+
+backend_test! {
+    fn a_hook_on_a_parameterless_child_fires_for_its_model_only<B>(device) {
+        use burn::nn::{LinearConfig, Relu};
+        use d2l_blocks::Sequential;
+        let make = || Sequential::<B>::new().add(LinearConfig::new(3, 2).init(device)).add(Relu::new());
+        let (a, b) = (make(), make());
+        let (seen, hook) = recorder::<B>();
+        let handle = register_forward_hook(&a, "1", hook).expect("register");
+        let x = Tensor::<B, 2>::ones([4, 3], device);
+        b.forward(x.clone()).expect("forward");
+        assert_eq!(count(&seen), 0, "net b's ReLU is not net a's");
+        a.forward(x.clone()).expect("forward");
+        assert_eq!(*seen.lock().expect("lock"), [vec![4, 2]]);
+        // A hook of a that runs b: b's ReLU still does not fire a's hook, a's own does once.
+        let (inner, hook) = recorder::<B>();
+        let (b2, dev) = (b.clone(), device.clone());
+        let outer = register_forward_hook(&a, "0", move |_, _| {
+            b2.forward(Tensor::<B, 2>::ones([1, 3], &dev)).expect("forward");
+            None
+        })
+        .expect("register");
+        let relu = register_forward_hook(&b, "1", hook).expect("register");
+        a.forward(x).expect("forward");
+        assert_eq!(count(&seen), 2);
+        assert_eq!(*inner.lock().expect("lock"), [vec![1, 2]]);
+        for h in [handle, outer, relu] {
+            h.remove();
+        }
     }
 }

@@ -10,6 +10,7 @@ mod models;
 mod modes;
 mod nonfinite;
 mod resnet18;
+mod save_model;
 
 use std::path::{Path, PathBuf};
 

@@ -2,8 +2,6 @@
 //! lazy layers infer their shapes, keys with buffers, eval and train outputs, the gradients of
 //! a cross-entropy loss, and parameters and running statistics after three SGD steps.
 
-use std::path::Path;
-
 use burn::backend::Autodiff;
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -11,9 +9,8 @@ use burn::optim::{GradientsParams, Optimizer, SgdConfig};
 use burn::tensor::{Int, Tensor, TensorData};
 use d2l_blocks::Sequential;
 use d2l_device::{DeviceBackend, backend_test};
-use d2l_io::apply_state;
 use d2l_layers::models::{lenet, resnet};
-use d2l_params::Parameters;
+use d2l_params::{Parameters, Strict, load_state_dict};
 
 use super::{assert_close, meta, strings, tensors, under};
 
@@ -33,7 +30,7 @@ fn matches_pytorch<B: DeviceBackend>(
 
     // The initial state materializes the lazy layers (strictly: every key, buffers too).
     let init = under(&all, "init/", "");
-    apply_state(Path::new(name), &init, &mut net, true).expect("strict load");
+    load_state_dict(&mut net, &init, Strict::Yes).expect("strict load");
     assert_eq!(
         net.to_string(),
         meta["repr"].as_str().expect("repr"),

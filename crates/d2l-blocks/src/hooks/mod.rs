@@ -10,8 +10,13 @@
 //! **Which module.** A module with parameters is known by them (their ids survive moves,
 //! optimizer steps and clones, as PyTorch's `deepcopy` keeps hooks), its parameter count and
 //! type; one without (`ReLU`, a pool) by the nearest enclosing module with parameters and the
-//! path from there (or by its path from the outermost block run, if there is none). So a hook
-//! fires for that module only, not for the same path in another model.
+//! path from there — for a child of the model itself (torchvision's `maxpool`), the model,
+//! known by its first child with parameters. So a hook fires for that module only, not for
+//! the same path in another model. The model is known when it runs as a `Sequential` or
+//! through [`forward_tensor`](crate::TypedForward::forward_tensor) (or [`as_root`]); a derived
+//! model whose `Forward::forward` is called directly cannot tell its parameter-less children
+//! from another model's, so their hooks do not fire then. A model without any parameter is
+//! known by paths alone.
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};
@@ -41,7 +46,7 @@
 //! ```
 
 use core::any::Any;
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
@@ -51,7 +56,12 @@ use burn::tensor::backend::Backend;
 
 use crate::key::join;
 use crate::path::{ParamSlot, visit_blocks, visit_params};
-use crate::{Activation, Block, BlockError};
+use crate::{Activation, Block, BlockError, Forward};
+
+mod tracer;
+
+pub use tracer::hooked;
+use tracer::traced;
 
 /// A forward hook: sees the module and its output; `Some(y)` replaces the output.
 pub type ForwardHook<B> =
@@ -67,7 +77,10 @@ enum Key {
     Params(ParamId, usize, &'static str),
     /// A module without parameters under one with: that module and the path from it.
     Under(Box<Key>, String),
-    /// A module without parameters above it: its path from the outermost block run.
+    /// A model run as the outermost block: the first parameter of its first child with
+    /// parameters.
+    Root(ParamId),
+    /// A module without parameters above it, in a model without parameters: its path.
     Path(String),
 }
 
@@ -93,6 +106,8 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 thread_local! {
     /// The modules being run through `call` on this thread, outermost first: name and key.
     static STACK: RefCell<Vec<(String, Key)>> = const { RefCell::new(Vec::new()) };
+    /// Set by [`call`] just before it runs a child: the child's [`as_root`] is not a new model.
+    static ENTERING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Removes its hook when [`remove`](Self::remove)d — PyTorch's `RemovableHandle`. Dropping the
@@ -131,6 +146,49 @@ fn params_of<B: Backend>(block: &dyn Block<B>) -> Option<(ParamId, usize)> {
 
 fn own_key<B: Backend>(block: &dyn Block<B>) -> Option<Key> {
     params_of(block).map(|(id, count)| Key::Params(id, count, block.type_name()))
+}
+
+/// The key of a model run as the outermost block, from its children.
+fn root_key<B: Backend, M: Forward<B> + ?Sized>(model: &M) -> Option<Key> {
+    model
+        .children()
+        .into_iter()
+        .find_map(|(_, child)| params_of(child).map(|(id, _)| Key::Root(id)))
+}
+
+/// Runs `forward`, the forward pass of `model`, with `model` known to the hooks as the
+/// outermost block (unless [`call`] runs it as a child): the hooks registered on its
+/// parameter-less children fire for it alone — also when a hook runs another model. `Sequential`'s forward and
+/// [`forward_tensor`](crate::TypedForward::forward_tensor) do this; a derived model's own typed
+/// `forward` method may too.
+pub fn as_root<B: Backend, M: Forward<B> + ?Sized, R>(model: &M, forward: impl FnOnce() -> R) -> R {
+    let entering = ENTERING.with(|e| e.replace(false));
+    if entering || COUNT.load(Ordering::Relaxed) == 0 {
+        return forward();
+    }
+    let Some(key) = root_key(model) else {
+        return forward();
+    };
+    // A model of its own: the modules running around it (a hook ran it) are not its parents.
+    let outer = STACK.with(|s| s.replace(vec![(String::new(), key)]));
+    struct Restore(Option<Vec<(String, Key)>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let outer = self.0.take().unwrap_or_default();
+            STACK.with(|s| *s.borrow_mut() = outer);
+        }
+    }
+    let _restore = Restore(Some(outer));
+    forward()
+}
+
+/// Pops the innermost module of [`STACK`] when dropped (also on a panic).
+struct Pop;
+
+impl Drop for Pop {
+    fn drop(&mut self) {
+        STACK.with(|s| s.borrow_mut().pop());
+    }
 }
 
 /// Registers `hook` on the module at `path` of `root` (a `named_modules` path; `""` is `root`):
@@ -196,7 +254,10 @@ fn register<B: Backend>(
                 }
                 prefix = parent;
             }
-            key
+            match (&key, root_key(root)) {
+                (Key::Path(_), Some(model)) => Key::Under(Box::new(model), path.to_owned()),
+                _ => key,
+            }
         }
     };
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
@@ -282,88 +343,11 @@ pub fn call<B: Backend>(
     let post = hooks_for(&key, Kind::Post);
     let x = run_hooks(&pre, child, x);
     STACK.with(|s| s.borrow_mut().push((name.to_owned(), key)));
-    struct Pop;
-    impl Drop for Pop {
-        fn drop(&mut self) {
-            STACK.with(|s| s.borrow_mut().pop());
-        }
-    }
     let pop = Pop;
-    let y = traced(name, child, x)?;
+    ENTERING.with(|e| e.set(true));
+    let y = traced(name, child, x);
+    ENTERING.with(|e| e.set(false));
+    let y = y?;
     drop(pop);
     Ok(run_hooks(&post, child, y))
-}
-
-/// A scoped hook on every module: called with the dotted path of a block, the block, and its
-/// output ([`hooked`]).
-type TraceHook<B> = Box<dyn FnMut(&str, &dyn Block<B>, &Activation<B>)>;
-
-struct Tracer<B: Backend> {
-    path: String,
-    hook: TraceHook<B>,
-}
-
-thread_local! {
-    /// The installed tracer, a `Tracer<B>` for the backend of the forward pass it watches.
-    static TRACER: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
-}
-
-/// Runs `child` with the tracer's path entered: errors carry `name`, and the tracer (if any)
-/// sees the output. The tracer is taken out while its hook runs, so a hook may run a forward.
-fn traced<B: Backend>(
-    name: &str,
-    child: &dyn Block<B>,
-    x: Activation<B>,
-) -> Result<Activation<B>, BlockError> {
-    // The common case — no tracer installed — is one thread-local read.
-    let Some(parent) = enter::<B>(name) else {
-        return child.forward(x).map_err(|e| e.within(name));
-    };
-    let out = child.forward(x).map_err(|e| e.within(name));
-    let taken = TRACER.with(|t| t.borrow_mut().take());
-    if let Some(mut boxed) = taken {
-        if let Some(tracer) = boxed.downcast_mut::<Tracer<B>>() {
-            if let Ok(y) = &out {
-                (tracer.hook)(&tracer.path, child, y);
-            }
-            tracer.path = parent;
-        }
-        TRACER.with(|t| *t.borrow_mut() = Some(boxed));
-    }
-    out
-}
-
-/// Pushes `name` onto the tracer's path; the path before it, or `None` with no tracer.
-fn enter<B: Backend>(name: &str) -> Option<String> {
-    TRACER.with(|t| {
-        let mut t = t.borrow_mut();
-        let tracer = t.as_mut()?.downcast_mut::<Tracer<B>>()?;
-        let parent = tracer.path.clone();
-        tracer.path = join(&parent, name);
-        Some(parent)
-    })
-}
-
-/// Runs `f` (a forward pass) with `hook` called on the output of every block run through
-/// [`call`], with its dotted path — a forward hook on every module of `named_modules()`, for
-/// the duration of `f` (what [`trace::capture`](crate::trace::capture) and
-/// `layer_summary` use). Scoped hooks do not nest: an inner `hooked` replaces the outer one
-/// while it runs.
-pub fn hooked<B: Backend, R>(
-    hook: impl FnMut(&str, &dyn Block<B>, &Activation<B>) + 'static,
-    f: impl FnOnce() -> R,
-) -> R {
-    struct Restore(Option<Box<dyn Any>>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let previous = self.0.take();
-            TRACER.with(|t| *t.borrow_mut() = previous);
-        }
-    }
-    let tracer: Box<dyn Any> = Box::new(Tracer::<B> {
-        path: String::new(),
-        hook: Box::new(hook),
-    });
-    let _restore = Restore(TRACER.with(|t| t.borrow_mut().replace(tracer)));
-    f()
 }
