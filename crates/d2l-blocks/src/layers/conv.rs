@@ -67,8 +67,9 @@ impl ConvRepr<'_> {
     }
 }
 
-/// Burn's 1-d padding as PyTorch prints it (`None`: no padding), and its total per side pair.
-fn padding_1d(
+/// Burn's 1-d padding as PyTorch prints it (`None`: no padding; `(l, r)` when asymmetric), and
+/// its total over both sides.
+pub fn padding_1d(
     padding: &PaddingConfig1d,
     kernel: usize,
     dilation: usize,
@@ -81,8 +82,9 @@ fn padding_1d(
     }
 }
 
-/// Burn's 2-d padding as PyTorch prints it, and the total padding per spatial dimension.
-fn padding_2d(
+/// Burn's 2-d padding as PyTorch prints it (`None`: no padding; `(t, l, b, r)` when
+/// asymmetric), and its total per spatial dimension.
+pub fn padding_2d(
     padding: &PaddingConfig2d,
     kernel: [usize; 2],
     dilation: [usize; 2],

@@ -40,7 +40,7 @@ mod shape;
 
 pub use batch_norm::BatchNorm;
 pub use check::{py_float, tuple};
-pub use conv::ConvRepr;
+pub use conv::{ConvRepr, padding_1d, padding_2d};
 pub use dropout::Dropout;
 pub use norm::layer_norm_epsilon;
 pub use shape::{Flatten, Softmax, cat};

@@ -2,10 +2,11 @@
 //! `LazyConv1d`, `LazyConv2d`, `LazyBatchNorm1d`, `LazyBatchNorm2d` (D2L §7–§8 build every
 //! CNN from them). One wrapper, one [`Deferred`] spec per layer kind.
 
+mod batch_norm;
+mod conv;
 mod linear;
 mod module;
 mod shapes;
-mod spec;
 
 use core::fmt;
 use std::sync::OnceLock;
@@ -15,10 +16,11 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use d2l_blocks::{Activation, Block, BlockError, Forward};
 use d2l_params::{Init, ParamError, init_params};
 
+pub use batch_norm::BatchNormSpec;
+use conv::weight;
+pub use conv::{Conv1dSpec, Conv2dSpec};
 pub use linear::{LazyLinear, LinearSpec};
 pub use shapes::parameter_shapes;
-use spec::weight;
-pub use spec::{BatchNormSpec, Conv1dSpec, Conv2dSpec};
 
 /// What a [`Lazy`] block needs to know about the layer it defers.
 pub trait Deferred: Clone + fmt::Debug + Send + Sync + 'static {

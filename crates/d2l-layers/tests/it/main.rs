@@ -3,6 +3,7 @@
 mod custom;
 mod exercises;
 mod lazy;
+mod lazy_conv;
 
 use burn::tensor::{TensorData, Tolerance};
 

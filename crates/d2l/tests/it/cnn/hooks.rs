@@ -90,8 +90,10 @@ backend_test! {
         let b = net.forward_tensor::<4, 2>(x.clone()).expect("forward");
         assert_eq!(b.into_data(), net.fc.bias.as_ref().expect("bias").val().unsqueeze::<2>().into_data());
         h4.remove();
+        // With the hooks removed, the output is the hookless one again (to rounding: a GPU
+        // backend's autotuner may pick another kernel between the two passes).
         let again = net.forward_tensor::<4, 2>(x).expect("forward");
-        assert_eq!(again.into_data(), y.into_data());
+        again.into_data().assert_approx_eq::<f32>(&y.into_data(), burn::tensor::Tolerance::default());
         h1.remove();
         h2.remove();
         // layer_summary and capture see every module without registering anything.

@@ -1,10 +1,12 @@
-//! The [`Deferred`] specs: lazy convolutions and lazy batch norm, and their builders.
+//! The [`Deferred`] specs of the lazy convolutions — Burn's `Conv1dConfig` / `Conv2dConfig`
+//! less the input channels — and their builders.
 
 use burn::module::{AutodiffModule, Module};
+use burn::nn::Initializer;
 use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig};
 use burn::nn::{PaddingConfig1d, PaddingConfig2d};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use d2l_blocks::layers::{BatchNorm, ConvRepr, py_float, tuple};
+use d2l_blocks::layers::{ConvRepr, padding_1d, padding_2d};
 use serde::{Deserialize, Serialize};
 
 use super::{Deferred, Lazy};
@@ -32,10 +34,11 @@ pub struct Conv2dSpec {
     out: usize,
     kernel: [usize; 2],
     stride: [usize; 2],
-    padding: [usize; 2],
+    padding: PaddingConfig2d,
     dilation: [usize; 2],
     groups: usize,
     bias: bool,
+    initializer: Initializer,
 }
 
 impl Conv2dSpec {
@@ -55,11 +58,7 @@ impl Conv2dSpec {
             channels: [c_in, self.out],
             kernel: &self.kernel,
             stride: &self.stride,
-            padding: self
-                .padding
-                .iter()
-                .any(|&p| p > 0)
-                .then(|| tuple(&self.padding)),
+            padding: padding_2d(&self.padding, self.kernel, self.dilation).0,
             dilation: &self.dilation,
             output_padding: &[],
             groups: self.groups,
@@ -73,7 +72,7 @@ impl Deferred for Conv2dSpec {
     type Block<B: Backend> = Conv2d<B>;
 
     fn infer(&self, shape: &[usize]) -> Option<usize> {
-        channels(shape, 4).filter(|c| c % self.groups == 0)
+        channels(shape, 4).filter(|c| self.groups_divide(*c))
     }
 
     fn inferred<B: Backend>(block: &Conv2d<B>) -> usize {
@@ -82,7 +81,11 @@ impl Deferred for Conv2dSpec {
 
     fn from_shapes(&self, shapes: &[(String, Vec<usize>)]) -> Option<usize> {
         match weight(shapes)? {
-            &[out, c, kh, kw] if out == self.out && [kh, kw] == self.kernel => {
+            &[out, c, kh, kw]
+                if out == self.out
+                    && [kh, kw] == self.kernel
+                    && self.groups_divide(c * self.groups) =>
+            {
                 Some(c * self.groups)
             }
             _ => None,
@@ -94,15 +97,15 @@ impl Deferred for Conv2dSpec {
         record: &<Conv2d<B> as Module<B>>::Record,
     ) -> Option<(usize, B::Device)> {
         let [out, c, kh, kw] = record.weight.dims();
-        (out == self.out && [kh, kw] == self.kernel)
+        (out == self.out && [kh, kw] == self.kernel && self.groups_divide(c * self.groups))
             .then(|| (c * self.groups, record.weight.device()))
     }
 
     fn build<B: Backend>(&self, inferred: usize, device: &B::Device) -> Conv2d<B> {
-        let [ph, pw] = self.padding;
         Conv2dConfig::new([inferred, self.out], self.kernel)
             .with_stride(self.stride)
-            .with_padding(PaddingConfig2d::Explicit(ph, pw, ph, pw))
+            .with_padding(self.padding.clone())
+            .with_initializer(self.initializer.clone())
             .with_dilation(self.dilation)
             .with_groups(self.groups)
             .with_bias(self.bias)
@@ -138,17 +141,18 @@ pub struct Conv1dSpec {
     out: usize,
     kernel: usize,
     stride: usize,
-    padding: usize,
+    padding: PaddingConfig1d,
     dilation: usize,
     groups: usize,
     bias: bool,
+    initializer: Initializer,
 }
 
 impl Deferred for Conv1dSpec {
     type Block<B: Backend> = Conv1d<B>;
 
     fn infer(&self, shape: &[usize]) -> Option<usize> {
-        channels(shape, 3).filter(|c| c % self.groups == 0)
+        channels(shape, 3).filter(|c| self.groups_divide(*c))
     }
 
     fn inferred<B: Backend>(block: &Conv1d<B>) -> usize {
@@ -157,7 +161,11 @@ impl Deferred for Conv1dSpec {
 
     fn from_shapes(&self, shapes: &[(String, Vec<usize>)]) -> Option<usize> {
         match weight(shapes)? {
-            &[out, c, k] if out == self.out && k == self.kernel => Some(c * self.groups),
+            &[out, c, k]
+                if out == self.out && k == self.kernel && self.groups_divide(c * self.groups) =>
+            {
+                Some(c * self.groups)
+            }
             _ => None,
         }
     }
@@ -167,13 +175,15 @@ impl Deferred for Conv1dSpec {
         record: &<Conv1d<B> as Module<B>>::Record,
     ) -> Option<(usize, B::Device)> {
         let [out, c, k] = record.weight.dims();
-        (out == self.out && k == self.kernel).then(|| (c * self.groups, record.weight.device()))
+        (out == self.out && k == self.kernel && self.groups_divide(c * self.groups))
+            .then(|| (c * self.groups, record.weight.device()))
     }
 
     fn build<B: Backend>(&self, inferred: usize, device: &B::Device) -> Conv1d<B> {
         Conv1dConfig::new(inferred, self.out, self.kernel)
             .with_stride(self.stride)
-            .with_padding(PaddingConfig1d::Explicit(self.padding, self.padding))
+            .with_padding(self.padding.clone())
+            .with_initializer(self.initializer.clone())
             .with_dilation(self.dilation)
             .with_groups(self.groups)
             .with_bias(self.bias)
@@ -186,7 +196,7 @@ impl Deferred for Conv1dSpec {
             channels: [0, self.out],
             kernel: &[self.kernel],
             stride: &[self.stride],
-            padding: (self.padding > 0).then(|| tuple(&[self.padding])),
+            padding: padding_1d(&self.padding, self.kernel, self.dilation).0,
             dilation: &[self.dilation],
             output_padding: &[],
             groups: self.groups,
@@ -213,10 +223,35 @@ impl Deferred for Conv1dSpec {
     }
 }
 
+/// Whether `groups` divides both the input channels `c_in` and `out_channels` — Burn's
+/// convolutions panic otherwise, so a lazy one refuses such an input with an error.
+macro_rules! groups_divide {
+    ($($spec:ident),*) => {$(
+        impl $spec {
+            fn groups_divide(&self, c_in: usize) -> bool {
+                self.groups > 0 && c_in % self.groups == 0 && self.out % self.groups == 0
+            }
+        }
+    )*};
+}
+
+groups_divide!(Conv1dSpec, Conv2dSpec);
+
+/// Burn's default initializer of its convolutions (`Conv2dConfig::new(…).initializer`).
+fn burn_default_initializer() -> Initializer {
+    Initializer::KaimingUniform {
+        gain: 1.0 / 3f64.sqrt(),
+        fan_out_only: false,
+    }
+}
+
 /// The builder of a lazy convolution of spec `$spec`, whose per-dimension sizes are `$size`
 /// (`usize` for 1-d, `[usize; 2]` for 2-d): PyTorch's keyword arguments, one method each.
 macro_rules! conv_builder {
-    ($spec:ident, $size:ty, $one:expr, $zero:expr, $doc:literal) => {
+    (
+        $spec:ident, $config:ident, $padding:ty, $size:ty, $one:expr, $valid:expr,
+        $out:expr, $explicit:expr, $doc:literal
+    ) => {
         impl<B: Backend> Lazy<B, $spec> {
             #[doc = $doc]
             pub fn new(out_channels: usize, kernel_size: $size) -> Self {
@@ -224,10 +259,27 @@ macro_rules! conv_builder {
                     out: out_channels,
                     kernel: kernel_size,
                     stride: $one,
-                    padding: $zero,
+                    padding: $valid,
                     dilation: $one,
                     groups: 1,
                     bias: true,
+                    initializer: burn_default_initializer(),
+                })
+            }
+
+            /// The lazy twin of Burn's `config`: everything but the input channels, which the
+            /// first input gives (the config's are ignored) — asymmetric or `Same` padding,
+            /// groups, bias and initializer as Burn has them.
+            pub fn from_config(config: &$config) -> Self {
+                Self::from_spec($spec {
+                    out: $out(config),
+                    kernel: config.kernel_size,
+                    stride: config.stride,
+                    padding: config.padding.clone(),
+                    dilation: config.dilation,
+                    groups: config.groups.max(1),
+                    bias: config.bias,
+                    initializer: config.initializer.clone(),
                 })
             }
 
@@ -237,8 +289,14 @@ macro_rules! conv_builder {
                 self
             }
 
-            /// With zero `padding` on each side, per spatial dimension.
+            /// With zero `padding` on both sides, per spatial dimension (PyTorch's `padding`).
             pub fn with_padding(mut self, padding: $size) -> Self {
+                self.spec.padding = $explicit(padding);
+                self
+            }
+
+            /// With Burn's padding: per side (`Explicit`), or `Same`.
+            pub fn with_padding_config(mut self, padding: $padding) -> Self {
                 self.spec.padding = padding;
                 self
             }
@@ -266,117 +324,23 @@ macro_rules! conv_builder {
 
 conv_builder!(
     Conv2dSpec,
+    Conv2dConfig,
+    PaddingConfig2d,
     [usize; 2],
     [1, 1],
-    [0, 0],
-    "`LazyConv2d(out_channels, kernel_size)`: stride 1, no padding, a bias."
+    PaddingConfig2d::Valid,
+    |c: &Conv2dConfig| c.channels[1],
+    |[h, w]: [usize; 2]| PaddingConfig2d::Explicit(h, w, h, w),
+    "`LazyConv2d(out_channels, kernel_size)`: stride 1, no padding, a bias, Burn's initializer."
 );
 conv_builder!(
     Conv1dSpec,
+    Conv1dConfig,
+    PaddingConfig1d,
     usize,
     1,
-    0,
-    "`LazyConv1d(out_channels, kernel_size)`: stride 1, no padding, a bias."
+    PaddingConfig1d::Valid,
+    |c: &Conv1dConfig| c.channels_out,
+    |p: usize| PaddingConfig1d::Explicit(p, p),
+    "`LazyConv1d(out_channels, kernel_size)`: stride 1, no padding, a bias, Burn's initializer."
 );
-
-/// What a `LazyBatchNorm1d` (`SPATIAL = 1`) or `LazyBatchNorm2d` (`SPATIAL = 2`) will be.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BatchNormSpec<const SPATIAL: usize> {
-    eps: f64,
-    momentum: f64,
-}
-
-impl<const SPATIAL: usize> Deferred for BatchNormSpec<SPATIAL> {
-    type Block<B: Backend> = BatchNorm<B>;
-
-    fn infer(&self, shape: &[usize]) -> Option<usize> {
-        let fits = if SPATIAL == 1 {
-            matches!(shape.len(), 2 | 3)
-        } else {
-            shape.len() == SPATIAL + 2
-        };
-        fits.then(|| shape[1])
-    }
-
-    fn inferred<B: Backend>(block: &BatchNorm<B>) -> usize {
-        block.num_features()
-    }
-
-    fn from_shapes(&self, shapes: &[(String, Vec<usize>)]) -> Option<usize> {
-        match weight(shapes)? {
-            &[c] => Some(c),
-            _ => None,
-        }
-    }
-
-    fn from_record<B: Backend>(
-        &self,
-        record: &<BatchNorm<B> as Module<B>>::Record,
-    ) -> Option<(usize, B::Device)> {
-        let [c] = record.weight.dims();
-        Some((c, record.weight.device()))
-    }
-
-    fn build<B: Backend>(&self, inferred: usize, device: &B::Device) -> BatchNorm<B> {
-        let bn = if SPATIAL == 1 {
-            BatchNorm::new_1d(inferred, device)
-        } else {
-            BatchNorm::new_2d(inferred, device)
-        };
-        bn.with_eps(self.eps).with_momentum(self.momentum)
-    }
-
-    fn lazy_repr(&self) -> String {
-        format!(
-            "LazyBatchNorm{SPATIAL}d(0, eps={}, momentum={}, affine=True, track_running_stats=True)",
-            py_float(self.eps),
-            py_float(self.momentum)
-        )
-    }
-
-    fn pending_shapes(&self) -> Vec<(&'static str, Vec<isize>)> {
-        vec![
-            ("weight", vec![-1]),
-            ("bias", vec![-1]),
-            ("running_mean", vec![-1]),
-            ("running_var", vec![-1]),
-            ("num_batches_tracked", vec![]),
-        ]
-    }
-
-    fn valid<B: AutodiffBackend>(block: &BatchNorm<B>) -> BatchNorm<B::InnerBackend> {
-        block.valid()
-    }
-
-    fn from_inner<B: AutodiffBackend>(block: BatchNorm<B::InnerBackend>) -> BatchNorm<B> {
-        BatchNorm::from_inner(block)
-    }
-}
-
-impl<B: Backend, const SPATIAL: usize> Lazy<B, BatchNormSpec<SPATIAL>> {
-    /// `LazyBatchNorm1d()` / `LazyBatchNorm2d()`: eps `1e-5`, momentum `0.1`.
-    pub fn new() -> Self {
-        Self::from_spec(BatchNormSpec {
-            eps: 1e-5,
-            momentum: 0.1,
-        })
-    }
-
-    /// With `eps`.
-    pub fn with_eps(mut self, eps: f64) -> Self {
-        self.spec.eps = eps;
-        self
-    }
-
-    /// With `momentum`.
-    pub fn with_momentum(mut self, momentum: f64) -> Self {
-        self.spec.momentum = momentum;
-        self
-    }
-}
-
-impl<B: Backend, const SPATIAL: usize> Default for Lazy<B, BatchNormSpec<SPATIAL>> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
