@@ -60,7 +60,7 @@ fn enter<B: Backend>(name: &str) -> Option<String> {
 }
 
 /// Runs `f` (a forward pass) with `hook` called on the output of every block run through
-/// [`call`], with its dotted path — a forward hook on every module of `named_modules()`, for
+/// [`call`](super::call), with its dotted path — a forward hook on every module of `named_modules()`, for
 /// the duration of `f` (what [`trace::capture`](crate::trace::capture) and
 /// `layer_summary` use). Scoped hooks do not nest: an inner `hooked` replaces the outer one
 /// while it runs.
