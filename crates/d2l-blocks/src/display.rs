@@ -34,6 +34,12 @@ pub fn tree<N: AsRef<str>>(name: &str, children: impl IntoIterator<Item = (N, St
     out
 }
 
+/// A type's name as PyTorch prints a class: `a::b::Residual<B>` → `Residual`.
+pub(crate) fn short_type_name(full: &str) -> &str {
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base)
+}
+
 /// Formats tensor data as PyTorch's nested-list body (without `tensor(`…`)`); `indent` is the
 /// column the body starts at.
 ///

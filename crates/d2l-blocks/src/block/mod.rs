@@ -36,8 +36,18 @@ pub trait Forward<B: Backend> {
     fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError>;
 
     /// PyTorch's `repr` of the block: `Linear(in_features=20, out_features=256, bias=True)`,
-    /// `ReLU()`, or a multi-line tree built with [`tree`](crate::tree).
-    fn repr(&self) -> String;
+    /// `ReLU()`, or a multi-line tree built with [`tree`](crate::tree). The default is
+    /// PyTorch's default `__repr__`: the type's name and each of [`children`](Self::children)
+    /// on its own line (`Residual(\n  (conv1): …\n)`); a block without children prints as
+    /// `Name()`.
+    fn repr(&self) -> String {
+        crate::display::tree(
+            crate::display::short_type_name(core::any::type_name::<Self>()),
+            self.children()
+                .into_iter()
+                .map(|(name, child)| (name, child.repr())),
+        )
+    }
 
     /// The blocks this block holds, by field name, in registration order — what PyTorch's
     /// `named_children()` lists and [`apply`](crate::path::apply) recurses into. The default

@@ -18,6 +18,10 @@
 //! from another model's, so their hooks do not fire then. A model without any parameter is
 //! known by paths alone.
 //!
+//! **Backends.** A hook is typed for the backend of the model it was registered on: a hook on
+//! an `Autodiff<B>` model does not fire on its `valid()` twin (a `B` model); register one on
+//! the twin for that.
+//!
 //! ```
 //! use std::sync::{Arc, Mutex};
 //! use burn::backend::NdArray;

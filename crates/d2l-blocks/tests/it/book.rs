@@ -143,3 +143,49 @@ backend_test! {
         check(y, [0.0f32]);
     }
 }
+
+/// A derived model that names its children once (`children!`) and writes no `repr`.
+#[derive(Module, Debug)]
+struct TwoLayers<B: burn::tensor::backend::Backend> {
+    first: Linear<B>,
+    act: Relu,
+    second: Option<Linear<B>>,
+}
+
+impl<B: burn::tensor::backend::Backend> d2l_blocks::Forward<B> for TwoLayers<B> {
+    fn forward(
+        &self,
+        x: d2l_blocks::Activation<B>,
+    ) -> Result<d2l_blocks::Activation<B>, BlockError> {
+        let x = d2l_blocks::hooks::call("first", &self.first, x)?;
+        let x = d2l_blocks::hooks::call("act", &self.act, x)?;
+        match &self.second {
+            Some(second) => d2l_blocks::hooks::call("second", second, x),
+            None => Ok(x),
+        }
+    }
+
+    d2l_blocks::children!(B; first, act, second: option);
+}
+d2l_blocks::impl_block!(TwoLayers<B>);
+
+backend_test! {
+    fn a_derived_model_prints_its_children_as_pytorch_by_default<B>(device) {
+        let net = TwoLayers::<B> {
+            first: LinearConfig::new(3, 4).init(device),
+            act: Relu::new(),
+            second: Some(LinearConfig::new(4, 2).init(device)),
+        };
+        assert_eq!(
+            d2l_blocks::Forward::<B>::repr(&net),
+            "TwoLayers(\n  (first): Linear(in_features=3, out_features=4, bias=True)\n  \
+             (act): ReLU()\n  (second): Linear(in_features=4, out_features=2, bias=True)\n)"
+        );
+        let seq = Sequential::<B>::new().add(TwoLayers::<B> { first: LinearConfig::new(3, 4).init(device), act: Relu::new(), second: None });
+        assert_eq!(
+            seq.to_string(),
+            "Sequential(\n  (0): TwoLayers(\n    (first): Linear(in_features=3, out_features=4, bias=True)\n    \
+             (act): ReLU()\n  )\n)"
+        );
+    }
+}

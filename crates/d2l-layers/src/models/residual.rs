@@ -7,7 +7,7 @@ use burn::nn::pool::{AdaptiveAvgPool2dConfig, MaxPool2dConfig};
 use burn::tensor::backend::Backend;
 use d2l_blocks::layers::Flatten;
 use d2l_blocks::trace::call;
-use d2l_blocks::{Activation, BlockError, Forward, Sequential, children, impl_block, tree};
+use d2l_blocks::{Activation, BlockError, Forward, Sequential, children, impl_block};
 
 use super::{add_relu, relu_act};
 use crate::{LazyBatchNorm2d, LazyConv2d, LazyLinear};
@@ -74,13 +74,6 @@ impl<B: Backend> Forward<B> for Residual<B> {
             None => x,
         };
         add_relu(y, x)
-    }
-
-    fn repr(&self) -> String {
-        tree(
-            "Residual",
-            self.children().into_iter().map(|(n, c)| (n, c.repr())),
-        )
     }
 
     children!(B; conv1, conv2, conv3: option, bn1, bn2);
