@@ -15,7 +15,7 @@ use burn::tensor::backend::Backend;
 use crate::key::{Path, SEPARATOR};
 
 struct Context {
-    /// `(key, shape)` relative to the model, Burn orientation.
+    /// `(key, shape)` relative to the model, PyTorch's orientation.
     shapes: Vec<(String, Vec<usize>)>,
     /// The device, a `B::Device`.
     device: Box<dyn Any>,
@@ -49,7 +49,7 @@ impl<B: Backend> ModuleMapper<B> for Walk {
 }
 
 /// `module` with every lazy layer that has shapes among `shapes` (keys relative to `module`,
-/// Burn orientation) built on `device`; the rest as it was.
+/// PyTorch's orientation, as a state dict holds them) built on `device`; the rest as it was.
 pub fn materialize<B: Backend, M: Module<B>>(
     module: M,
     shapes: &[(String, Vec<usize>)],

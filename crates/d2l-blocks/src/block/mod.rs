@@ -62,9 +62,10 @@ pub trait Forward<B: Backend> {
     }
 
     /// Creates parameters a lazy block does not have yet, on `device`, from the shapes about
-    /// to be loaded (keys relative to this block, Burn orientation). The default passes each
-    /// child of [`children`](Self::children) its part (the keys under its name); a lazy layer
-    /// builds itself from its part.
+    /// to be loaded (keys relative to this block, Burn's orientation: a `Sequential` record's).
+    /// The default passes each child of [`children`](Self::children) its part (the keys under
+    /// its name); a lazy layer turns its part into PyTorch's orientation by its own pending
+    /// shapes and builds itself from it.
     fn materialize_for(&self, shapes: &[(String, Vec<usize>)], device: &B::Device) {
         for (name, child) in self.children() {
             let part: Vec<(String, Vec<usize>)> = shapes

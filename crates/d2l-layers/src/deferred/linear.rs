@@ -57,10 +57,10 @@ impl Deferred for LinearSpec {
         block.weight.dims()[0]
     }
 
-    /// Burn's orientation: the weight is `[in, out]`.
+    /// PyTorch's orientation: the weight is `[out, in]`.
     fn from_shapes(&self, shapes: &[(String, Vec<usize>)]) -> Option<usize> {
         match weight(shapes)? {
-            &[d_input, d_output] if d_output == self.d_output => Some(d_input),
+            &[d_output, d_input] if d_output == self.d_output => Some(d_input),
             _ => None,
         }
     }

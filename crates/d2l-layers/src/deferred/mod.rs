@@ -31,8 +31,9 @@ pub trait Deferred: Clone + fmt::Debug + Send + Sync + 'static {
     fn infer(&self, shape: &[usize]) -> Option<usize>;
     /// The inferred size of a built layer.
     fn inferred<B: Backend>(block: &Self::Block<B>) -> usize;
-    /// The inferred size from the shapes about to be loaded (keys relative to the layer, Burn
-    /// orientation), if they fit this spec.
+    /// The inferred size from the shapes about to be loaded (keys relative to the layer,
+    /// PyTorch's orientation — as state dicts and files hold them; a `Linear` weight is
+    /// `[out, in]`), if they fit this spec.
     fn from_shapes(&self, shapes: &[(String, Vec<usize>)]) -> Option<usize>;
     /// The inferred size and device of a record about to be loaded (Burn orientation), if it
     /// fits this spec — so that a record builds the layer, as a first forward does.
@@ -282,9 +283,12 @@ impl<B: Backend, S: Deferred> Forward<B> for Lazy<B, S> {
         block.forward(x)
     }
 
+    /// A record's shapes (Burn's orientation) turned into PyTorch's by this layer's own
+    /// pending shapes, then [`Deferred::from_shapes`].
     fn materialize_for(&self, shapes: &[(String, Vec<usize>)], device: &B::Device) {
         if self.block.get().is_none() {
-            if let Some(inferred) = self.spec.from_shapes(shapes) {
+            let shapes = torch_orientation(&self.spec.pending_shapes(), shapes);
+            if let Some(inferred) = self.spec.from_shapes(&shapes) {
                 let _ = self.materialize(inferred, device);
             }
         }
@@ -327,4 +331,32 @@ impl<B: Backend, S: Deferred> Block<B> for Lazy<B, S> {
         |inner| <Lazy<B, S> as AutodiffModule<B>>::from_inner(inner),
         Lazy<<B as AutodiffBackend>::InnerBackend, S>
     );
+}
+
+/// Burn-orientation shapes (a record's) in PyTorch's orientation: a shape is reversed where
+/// only its reverse fits the layer's own pending shape of that key (`-1` fits any size) — the
+/// layer says which of its parameters are stored transposed; nothing is guessed from names.
+fn torch_orientation(
+    pending: &[(&str, Vec<isize>)],
+    shapes: &[(String, Vec<usize>)],
+) -> Vec<(String, Vec<usize>)> {
+    let fits = |key: &str, shape: &[usize]| {
+        pending.iter().any(|(k, p)| {
+            *k == key
+                && p.len() == shape.len()
+                && p.iter().zip(shape).all(|(&p, &s)| p < 0 || p as usize == s)
+        })
+    };
+    shapes
+        .iter()
+        .map(|(key, shape)| {
+            let reversed: Vec<usize> = shape.iter().rev().copied().collect();
+            let shape = if !fits(key, shape) && fits(key, &reversed) {
+                reversed
+            } else {
+                shape.clone()
+            };
+            (key.clone(), shape)
+        })
+        .collect()
 }

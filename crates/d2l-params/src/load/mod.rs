@@ -166,21 +166,14 @@ where
     Ok(report)
 }
 
-/// The state's shapes as lazy layers expect them: keys as in the state, a rank-2 `weight` (a
-/// `Linear`'s, the only lazy layer with a transposed parameter) turned from PyTorch's
-/// `[out, in]` into Burn's `[in, out]`.
+/// The state's shapes, keys and PyTorch orientation as the state holds them: what lazy layers
+/// take (d2l-layers' `Deferred::from_shapes` reads PyTorch's orientation; each layer knows
+/// its own, so no rule here guesses which weights are transposed).
 fn lazy_shapes<S: StateSource + ?Sized>(source: &S) -> Vec<(String, Vec<usize>)> {
     source
         .keys()
         .into_iter()
-        .filter_map(|key| {
-            let mut shape = source.meta(key)?.1.to_vec();
-            if shape.len() == 2 && key.rsplit(d2l_blocks::path::SEPARATOR).next() == Some("weight")
-            {
-                shape.reverse();
-            }
-            Some((key.to_owned(), shape))
-        })
+        .filter_map(|key| Some((key.to_owned(), source.meta(key)?.1.to_vec())))
         .collect()
 }
 

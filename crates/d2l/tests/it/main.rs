@@ -4,4 +4,5 @@
 mod cnn;
 mod examples;
 mod lazy_load;
+mod lazy_table;
 mod tidy;
