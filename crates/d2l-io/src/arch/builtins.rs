@@ -44,101 +44,47 @@ impl<B: Backend> Registry<B> {
         )
     }
 
+    /// Registers a parameter-less `T` (a pool, an activation) under `name`, described by its
+    /// Burn config `C` and rebuilt with the config's `init()`.
+    fn pool<T: Block<B>, C: Serialize + for<'de> Deserialize<'de> + Init<T> + 'static>(
+        self,
+        name: &str,
+        describe: impl Fn(&T) -> C + Send + Sync + 'static,
+    ) -> Self {
+        self.config::<T, C>(name, describe, |c, _| Ok(c.init()))
+    }
+
     /// The built-in registrations of the CNN chapters' blocks.
     pub(super) fn with_cnn_blocks(self) -> Self {
-        self.config::<Conv1d<B>, Conv1dConfig>(
-            "Conv1d",
-            |c| {
+        let registry = convs!(
+            self;
+            Conv1d, Conv1dConfig, |c| {
                 let [out, c_in, kernel] = c.weight.dims();
-                Conv1dConfig::new(c_in * c.groups, out, kernel)
-                    .with_stride(c.stride)
-                    .with_dilation(c.dilation)
-                    .with_groups(c.groups)
-                    .with_padding(c.padding.clone())
-                    .with_bias(c.bias.is_some())
-            },
-            |c, device| Ok(c.with_initializer(ZEROS).init(device)),
-        )
-        .config::<Conv2d<B>, Conv2dConfig>(
-            "Conv2d",
-            |c| {
+                Conv1dConfig::new(c_in * c.groups, out, kernel).with_padding(c.padding.clone())
+            };
+            Conv2d, Conv2dConfig, |c| {
                 let [out, c_in, kh, kw] = c.weight.dims();
-                Conv2dConfig::new([c_in * c.groups, out], [kh, kw])
-                    .with_stride(c.stride)
-                    .with_dilation(c.dilation)
-                    .with_groups(c.groups)
-                    .with_padding(c.padding.clone())
-                    .with_bias(c.bias.is_some())
-            },
-            |c, device| Ok(c.with_initializer(ZEROS).init(device)),
-        )
-        .config::<ConvTranspose2d<B>, ConvTranspose2dConfig>(
-            "ConvTranspose2d",
-            |c| {
+                Conv2dConfig::new([c_in * c.groups, out], [kh, kw]).with_padding(c.padding.clone())
+            };
+            ConvTranspose2d, ConvTranspose2dConfig, |c| {
                 ConvTranspose2dConfig::new(c.channels, c.kernel_size)
-                    .with_stride(c.stride)
-                    .with_dilation(c.dilation)
-                    .with_groups(c.groups)
                     .with_padding(c.padding)
                     .with_padding_out(c.padding_out)
-                    .with_bias(c.bias.is_some())
-            },
-            |c, device| Ok(c.with_initializer(ZEROS).init(device)),
+            };
+        );
+        pools!(
+            registry;
+            MaxPool1d, MaxPool1dConfig, with_stride, with_dilation: dilation;
+            MaxPool2d, MaxPool2dConfig, with_strides, with_dilation: dilation;
+            AvgPool1d, AvgPool1dConfig, with_stride, with_count_include_pad: count_include_pad;
+            AvgPool2d, AvgPool2dConfig, with_strides, with_count_include_pad: count_include_pad;
         )
-        .config::<MaxPool1d, MaxPool1dConfig>(
-            "MaxPool1d",
-            |p| {
-                MaxPool1dConfig::new(p.kernel_size)
-                    .with_stride(p.stride)
-                    .with_padding(p.padding.clone())
-                    .with_dilation(p.dilation)
-                    .with_ceil_mode(p.ceil_mode)
-            },
-            |c, _| Ok(c.init()),
-        )
-        .config::<MaxPool2d, MaxPool2dConfig>(
-            "MaxPool2d",
-            |p| {
-                MaxPool2dConfig::new(p.kernel_size)
-                    .with_strides(p.stride)
-                    .with_padding(p.padding.clone())
-                    .with_dilation(p.dilation)
-                    .with_ceil_mode(p.ceil_mode)
-            },
-            |c, _| Ok(c.init()),
-        )
-        .config::<AvgPool1d, AvgPool1dConfig>(
-            "AvgPool1d",
-            |p| {
-                AvgPool1dConfig::new(p.kernel_size)
-                    .with_stride(p.stride)
-                    .with_padding(p.padding.clone())
-                    .with_count_include_pad(p.count_include_pad)
-                    .with_ceil_mode(p.ceil_mode)
-            },
-            |c, _| Ok(c.init()),
-        )
-        .config::<AvgPool2d, AvgPool2dConfig>(
-            "AvgPool2d",
-            |p| {
-                AvgPool2dConfig::new(p.kernel_size)
-                    .with_strides(p.stride)
-                    .with_padding(p.padding.clone())
-                    .with_count_include_pad(p.count_include_pad)
-                    .with_ceil_mode(p.ceil_mode)
-            },
-            |c, _| Ok(c.init()),
-        )
-        .config::<AdaptiveAvgPool1d, AdaptiveAvgPool1dConfig>(
-            "AdaptiveAvgPool1d",
-            |p| AdaptiveAvgPool1dConfig::new(p.output_size),
-            |c, _| Ok(c.init()),
-        )
-        .config::<AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig>(
-            "AdaptiveAvgPool2d",
-            |p| AdaptiveAvgPool2dConfig::new(p.output_size),
-            |c, _| Ok(c.init()),
-        )
+        .pool::<AdaptiveAvgPool1d, AdaptiveAvgPool1dConfig>("AdaptiveAvgPool1d", |p| {
+            AdaptiveAvgPool1dConfig::new(p.output_size)
+        })
+        .pool::<AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig>("AdaptiveAvgPool2d", |p| {
+            AdaptiveAvgPool2dConfig::new(p.output_size)
+        })
         .config::<BatchNorm<B>, BatchNormArch>(
             "BatchNorm",
             |b| BatchNormArch {
@@ -162,11 +108,9 @@ impl<B: Backend> Registry<B> {
             |[start, end], _| Ok(Flatten::dims(start, end)),
         )
         .config::<Softmax, isize>("Softmax", Softmax::dim, |dim, _| Ok(Softmax::new(dim)))
-        .config::<LeakyRelu, LeakyReluConfig>(
-            "LeakyReLU",
-            |l| LeakyReluConfig::new().with_negative_slope(l.negative_slope),
-            |c, _| Ok(c.init()),
-        )
+        .pool::<LeakyRelu, LeakyReluConfig>("LeakyReLU", |l| {
+            LeakyReluConfig::new().with_negative_slope(l.negative_slope)
+        })
         .config::<Embedding<B>, EmbeddingConfig>(
             "Embedding",
             |e| {
@@ -204,3 +148,62 @@ struct BatchNormArch {
     eps: f64,
     momentum: f64,
 }
+
+/// Registers Burn's convolutions by their configs: `$new` gives the channels, kernel and
+/// padding; stride, dilation, groups and bias are read alike; parameters are built as zeros.
+macro_rules! convs {
+    ($registry:expr; $($ty:ident, $config:ident, |$c:ident| $new:expr;)*) => {
+        $registry$(.config::<$ty<B>, $config>(
+            stringify!($ty),
+            |$c| {
+                $new.with_stride($c.stride)
+                    .with_dilation($c.dilation)
+                    .with_groups($c.groups)
+                    .with_bias($c.bias.is_some())
+            },
+            |c, device| Ok(c.with_initializer(ZEROS).init(device)),
+        ))*
+    };
+}
+use convs;
+
+/// Registers Burn's pools by their configs: stride (`with_stride` / `with_strides`), padding,
+/// the one field a pool kind adds, ceil mode.
+macro_rules! pools {
+    ($registry:expr; $($ty:ident, $config:ident, $stride:ident, $extra:ident: $field:ident;)*) => {
+        $registry$(.pool::<$ty, $config>(stringify!($ty), |p| {
+            $config::new(p.kernel_size)
+                .$stride(p.stride)
+                .with_padding(p.padding.clone())
+                .$extra(p.$field)
+                .with_ceil_mode(p.ceil_mode)
+        }))*
+    };
+}
+use pools;
+
+/// Burn's parameter-less configs, whose `init()` takes no device.
+trait Init<T> {
+    fn init(&self) -> T;
+}
+
+/// Implements [`Init`] by each config's own `init()`.
+macro_rules! init {
+    ($($config:ident => $ty:ident),*) => {$(
+        impl Init<$ty> for $config {
+            fn init(&self) -> $ty {
+                $config::init(self)
+            }
+        }
+    )*};
+}
+
+init!(
+    MaxPool1dConfig => MaxPool1d,
+    MaxPool2dConfig => MaxPool2d,
+    AvgPool1dConfig => AvgPool1d,
+    AvgPool2dConfig => AvgPool2d,
+    AdaptiveAvgPool1dConfig => AdaptiveAvgPool1d,
+    AdaptiveAvgPool2dConfig => AdaptiveAvgPool2d,
+    LeakyReluConfig => LeakyRelu
+);

@@ -28,6 +28,66 @@ fn channels(shape: &[usize], rank: usize) -> Option<usize> {
     }
 }
 
+/// `impl Deferred` for a convolution spec: what both dimensions share (inference from the
+/// input's channel dimension of `rank`, from shapes and records by [`input_channels`], the
+/// pending shapes, `valid`, `build` from the Burn config `$config` with the spec's settings),
+/// plus the `lazy_repr` given.
+macro_rules! deferred_conv {
+    (
+        $spec:ident, $block:ident, |$self:ident, $inferred:ident| $config:expr, $rank:literal,
+        { $($methods:tt)* }
+    ) => {
+        impl Deferred for $spec {
+            type Block<B: Backend> = $block<B>;
+
+            fn infer(&self, shape: &[usize]) -> Option<usize> {
+                channels(shape, $rank).filter(|&c| self.groups_divide(c))
+            }
+
+            fn inferred<B: Backend>(block: &$block<B>) -> usize {
+                block.weight.dims()[1] * block.groups
+            }
+
+            fn from_shapes(&self, shapes: &[(String, Vec<usize>)]) -> Option<usize> {
+                self.input_channels(weight(shapes)?)
+            }
+
+            fn from_record<B: Backend>(
+                &self,
+                record: &<$block<B> as Module<B>>::Record,
+            ) -> Option<(usize, B::Device)> {
+                self.input_channels(&record.weight.dims())
+                    .map(|c| (c, record.weight.device()))
+            }
+
+            fn pending_shapes(&self) -> Vec<(&'static str, Vec<isize>)> {
+                self.pending()
+            }
+
+            fn build<B: Backend>(&$self, $inferred: usize, device: &B::Device) -> $block<B> {
+                $config
+                    .with_stride($self.stride)
+                    .with_padding($self.padding.clone())
+                    .with_initializer($self.initializer.clone())
+                    .with_dilation($self.dilation)
+                    .with_groups($self.groups)
+                    .with_bias($self.bias)
+                    .init(device)
+            }
+
+            fn valid<B: AutodiffBackend>(block: &$block<B>) -> $block<B::InnerBackend> {
+                block.valid()
+            }
+
+            fn from_inner<B: AutodiffBackend>(block: $block<B::InnerBackend>) -> $block<B> {
+                $block::from_inner(block)
+            }
+
+            $($methods)*
+        }
+    };
+}
+
 /// What a `LazyConv2d` will be: PyTorch's `LazyConv2d(out_channels, kernel_size, …)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conv2dSpec {
@@ -68,72 +128,17 @@ impl Conv2dSpec {
     }
 }
 
-impl Deferred for Conv2dSpec {
-    type Block<B: Backend> = Conv2d<B>;
-
-    fn infer(&self, shape: &[usize]) -> Option<usize> {
-        channels(shape, 4).filter(|c| self.groups_divide(*c))
-    }
-
-    fn inferred<B: Backend>(block: &Conv2d<B>) -> usize {
-        block.weight.dims()[1] * block.groups
-    }
-
-    fn from_shapes(&self, shapes: &[(String, Vec<usize>)]) -> Option<usize> {
-        match weight(shapes)? {
-            &[out, c, kh, kw]
-                if out == self.out
-                    && [kh, kw] == self.kernel
-                    && self.groups_divide(c * self.groups) =>
-            {
-                Some(c * self.groups)
-            }
-            _ => None,
+deferred_conv!(
+    Conv2dSpec,
+    Conv2d,
+    |self, inferred| Conv2dConfig::new([inferred, self.out], self.kernel),
+    4,
+    {
+        fn lazy_repr(&self) -> String {
+            self.repr("LazyConv2d", 0)
         }
     }
-
-    fn from_record<B: Backend>(
-        &self,
-        record: &<Conv2d<B> as Module<B>>::Record,
-    ) -> Option<(usize, B::Device)> {
-        let [out, c, kh, kw] = record.weight.dims();
-        (out == self.out && [kh, kw] == self.kernel && self.groups_divide(c * self.groups))
-            .then(|| (c * self.groups, record.weight.device()))
-    }
-
-    fn build<B: Backend>(&self, inferred: usize, device: &B::Device) -> Conv2d<B> {
-        Conv2dConfig::new([inferred, self.out], self.kernel)
-            .with_stride(self.stride)
-            .with_padding(self.padding.clone())
-            .with_initializer(self.initializer.clone())
-            .with_dilation(self.dilation)
-            .with_groups(self.groups)
-            .with_bias(self.bias)
-            .init(device)
-    }
-
-    fn lazy_repr(&self) -> String {
-        self.repr("LazyConv2d", 0)
-    }
-
-    fn pending_shapes(&self) -> Vec<(&'static str, Vec<isize>)> {
-        let [kh, kw] = self.kernel.map(|k| k as isize);
-        let out = self.out as isize;
-        let mut shapes = vec![("weight", vec![out, -1, kh, kw])];
-        if self.bias {
-            shapes.push(("bias", vec![out]));
-        }
-        shapes
-    }
-
-    fn valid<B: AutodiffBackend>(block: &Conv2d<B>) -> Conv2d<B::InnerBackend> {
-        block.valid()
-    }
-
-    fn from_inner<B: AutodiffBackend>(block: Conv2d<B::InnerBackend>) -> Conv2d<B> {
-        Conv2d::from_inner(block)
-    }
-}
+);
 
 /// What a `LazyConv1d` will be: PyTorch's `LazyConv1d(out_channels, kernel_size, …)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,94 +153,68 @@ pub struct Conv1dSpec {
     initializer: Initializer,
 }
 
-impl Deferred for Conv1dSpec {
-    type Block<B: Backend> = Conv1d<B>;
-
-    fn infer(&self, shape: &[usize]) -> Option<usize> {
-        channels(shape, 3).filter(|c| self.groups_divide(*c))
-    }
-
-    fn inferred<B: Backend>(block: &Conv1d<B>) -> usize {
-        block.weight.dims()[1] * block.groups
-    }
-
-    fn from_shapes(&self, shapes: &[(String, Vec<usize>)]) -> Option<usize> {
-        match weight(shapes)? {
-            &[out, c, k]
-                if out == self.out && k == self.kernel && self.groups_divide(c * self.groups) =>
-            {
-                Some(c * self.groups)
+deferred_conv!(
+    Conv1dSpec,
+    Conv1d,
+    |self, inferred| Conv1dConfig::new(inferred, self.out, self.kernel),
+    3,
+    {
+        fn lazy_repr(&self) -> String {
+            ConvRepr {
+                name: "LazyConv1d",
+                channels: [0, self.out],
+                kernel: &[self.kernel],
+                stride: &[self.stride],
+                padding: padding_1d(&self.padding, self.kernel, self.dilation).0,
+                dilation: &[self.dilation],
+                output_padding: &[],
+                groups: self.groups,
+                bias: self.bias,
             }
-            _ => None,
+            .render()
         }
     }
+);
 
-    fn from_record<B: Backend>(
-        &self,
-        record: &<Conv1d<B> as Module<B>>::Record,
-    ) -> Option<(usize, B::Device)> {
-        let [out, c, k] = record.weight.dims();
-        (out == self.out && k == self.kernel && self.groups_divide(c * self.groups))
-            .then(|| (c * self.groups, record.weight.device()))
-    }
-
-    fn build<B: Backend>(&self, inferred: usize, device: &B::Device) -> Conv1d<B> {
-        Conv1dConfig::new(inferred, self.out, self.kernel)
-            .with_stride(self.stride)
-            .with_padding(self.padding.clone())
-            .with_initializer(self.initializer.clone())
-            .with_dilation(self.dilation)
-            .with_groups(self.groups)
-            .with_bias(self.bias)
-            .init(device)
-    }
-
-    fn lazy_repr(&self) -> String {
-        ConvRepr {
-            name: "LazyConv1d",
-            channels: [0, self.out],
-            kernel: &[self.kernel],
-            stride: &[self.stride],
-            padding: padding_1d(&self.padding, self.kernel, self.dilation).0,
-            dilation: &[self.dilation],
-            output_padding: &[],
-            groups: self.groups,
-            bias: self.bias,
-        }
-        .render()
-    }
-
-    fn pending_shapes(&self) -> Vec<(&'static str, Vec<isize>)> {
-        let out = self.out as isize;
-        let mut shapes = vec![("weight", vec![out, -1, self.kernel as isize])];
-        if self.bias {
-            shapes.push(("bias", vec![out]));
-        }
-        shapes
-    }
-
-    fn valid<B: AutodiffBackend>(block: &Conv1d<B>) -> Conv1d<B::InnerBackend> {
-        block.valid()
-    }
-
-    fn from_inner<B: AutodiffBackend>(block: Conv1d<B::InnerBackend>) -> Conv1d<B> {
-        Conv1d::from_inner(block)
-    }
-}
-
-/// Whether `groups` divides both the input channels `c_in` and `out_channels` — Burn's
-/// convolutions panic otherwise, so a lazy one refuses such an input with an error.
-macro_rules! groups_divide {
-    ($($spec:ident),*) => {$(
+/// What the convolution specs share: the weight `[out, in / groups, k…]` they will build.
+macro_rules! conv_weight {
+    ($($spec:ident: $kernel:expr),*) => {$(
         impl $spec {
+            /// Whether `groups` divides both the input channels `c_in` and `out_channels` —
+            /// Burn's convolutions panic otherwise, so a lazy one refuses such an input.
             fn groups_divide(&self, c_in: usize) -> bool {
                 self.groups > 0 && c_in % self.groups == 0 && self.out % self.groups == 0
+            }
+
+            /// The input channels a weight of `shape` gives, if it fits this spec.
+            fn input_channels(&self, shape: &[usize]) -> Option<usize> {
+                let [out, c, kernel @ ..] = shape else {
+                    return None;
+                };
+                let c_in = c * self.groups;
+                (*out == self.out && kernel == $kernel(self) && self.groups_divide(c_in))
+                    .then_some(c_in)
+            }
+
+            /// The pending shapes: `[out, -1, k…]` and the bias.
+            fn pending(&self) -> Vec<(&'static str, Vec<isize>)> {
+                let out = self.out as isize;
+                let mut weight = vec![out, -1];
+                weight.extend($kernel(self).iter().map(|&k| k as isize));
+                let mut shapes = vec![("weight", weight)];
+                if self.bias {
+                    shapes.push(("bias", vec![out]));
+                }
+                shapes
             }
         }
     )*};
 }
 
-groups_divide!(Conv1dSpec, Conv2dSpec);
+conv_weight!(
+    Conv1dSpec: |s: &Conv1dSpec| [s.kernel],
+    Conv2dSpec: |s: &Conv2dSpec| s.kernel
+);
 
 /// Burn's default initializer of its convolutions (`Conv2dConfig::new(…).initializer`).
 fn burn_default_initializer() -> Initializer {
