@@ -5,6 +5,10 @@ each request line `<case> <reps>` with the median seconds of `reps` runs (after 
 the two programs take turns on the machine. `--rss` runs 50 SGD steps of the 784-256-256-10
 MLP at batch 256 and prints the process's peak resident memory in MB.
 
+`--device cuda` runs every case on the GPU (the twin of the CUDA rows; PyTorch's default
+precision there: f32 matmul in full f32, convolutions through cuDNN with TF32 allowed), timing
+each run to a `torch.cuda.synchronize()`.
+
 Run by hand: python3 bench/train_twin.py --serve --threads 2   (then type: mnist-b256-sgd 30)
 """
 
@@ -30,9 +34,9 @@ CASES = {
 }
 MATMULS = {
     # (m, k, n); the transposed operand is a transposed view, as autograd's backward uses it.
-    "matmul-fwd": lambda: (torch.rand(256, 784), torch.rand(784, 256)),
-    "matmul-dx": lambda: (torch.rand(256, 256), torch.rand(784, 256).t()),
-    "matmul-dw": lambda: (torch.rand(256, 784).t(), torch.rand(256, 256)),
+    "matmul-fwd": lambda: (rand(256, 784), rand(784, 256)),
+    "matmul-dx": lambda: (rand(256, 256), rand(784, 256).t()),
+    "matmul-dw": lambda: (rand(256, 784).t(), rand(256, 256)),
 }
 
 
@@ -97,7 +101,21 @@ CNNS = {
     "lenet-b256-sgd": (lenet, 256, 28, "sgd"),
     "resnet18-b8-forward": (resnet18, 8, 64, "forward"),
     "resnet18-b8-sgd": (resnet18, 8, 64, "sgd"),
+    # The GPU-sized case of the CUDA rows: the book's batch on its 96×96 images.
+    "resnet18-b128-forward": (resnet18, 128, 96, "forward"),
+    "resnet18-b128-sgd": (resnet18, 128, 96, "sgd"),
 }
+
+# Where the twin's tensors and models live (`--device`).
+DEVICE = torch.device("cpu")
+
+
+def rand(*shape):
+    return torch.rand(*shape, device=DEVICE)
+
+
+def randint(high, shape):
+    return torch.randint(0, high, shape, device=DEVICE)
 
 
 def op_runner(key):
@@ -105,26 +123,26 @@ def op_runner(key):
     import torch.nn.functional as F
     act = (256, 6, 28, 28)
     if key == "op-sigmoid":
-        x = torch.rand(act)
+        x = rand(*act)
         return lambda: torch.sigmoid(x)
     if key == "op-exp":
-        x = torch.rand(act)
+        x = rand(*act)
         return lambda: torch.exp(x)
     if key == "op-add":
-        a, b = torch.rand(1024, 1024), torch.rand(1024, 1024)
+        a, b = rand(1024, 1024), rand(1024, 1024)
         return lambda: a + b
     if key == "op-add-strided":
-        a, b = torch.rand(1024, 1024), torch.rand(1024, 1024).t()
+        a, b = rand(1024, 1024), rand(1024, 1024).t()
         return lambda: a + b
     if key == "op-add-bcast":
-        x, bias = torch.rand(act), torch.rand(6).reshape(1, 6, 1, 1)
+        x, bias = rand(*act), rand(6).reshape(1, 6, 1, 1)
         return lambda: x + bias
     if key in ("op-conv-lenet", "op-conv-lenet-bwd"):
-        x, w, pad = torch.rand(256, 6, 14, 14), torch.rand(16, 6, 5, 5), 0
+        x, w, pad = rand(256, 6, 14, 14), rand(16, 6, 5, 5), 0
     elif key in ("op-conv-resnet", "op-conv-resnet-bwd"):
-        x, w, pad = torch.rand(8, 64, 16, 16), torch.rand(64, 64, 3, 3), 1
+        x, w, pad = rand(8, 64, 16, 16), rand(64, 64, 3, 3), 1
     else:
-        x, w, pad = torch.rand(act), None, 0
+        x, w, pad = rand(*act), None, 0
     if not key.endswith("-bwd"):
         return lambda: F.conv2d(x, w, padding=pad)
     ops = {
@@ -150,8 +168,8 @@ def runner(key):
         return op_runner(key)
     if key in CNNS:
         make, batch, size, step = CNNS[key]
-        net = make()
-        x = torch.rand(batch, 1, size, size)
+        net = make().to(DEVICE)
+        x = rand(batch, 1, size, size)
         if step == "forward":
             net.eval()
 
@@ -160,7 +178,7 @@ def runner(key):
                     return net(x)[0, 0].item()
             return forward
         CASES[key] = (None, batch, step)
-        y = torch.randint(0, 10, (batch,))
+        y = randint(10, (batch,))
         loss_fn = nn.CrossEntropyLoss()
         opt = torch.optim.SGD(net.parameters(), lr=0.01)
 
@@ -175,14 +193,14 @@ def runner(key):
         a, b = MATMULS[key]()
         return lambda: torch.matmul(a, b)
     widths, batch, step = CASES[key]
-    net = mlp(widths)
-    x = torch.rand(batch, widths[0])
+    net = mlp(widths).to(DEVICE)
+    x = rand(batch, widths[0])
     if step == "forward":
         def forward():
             with torch.no_grad():
                 return net(x)
         return forward
-    y = torch.randint(0, widths[-1], (batch,))
+    y = randint(widths[-1], (batch,))
     loss_fn = nn.CrossEntropyLoss()
     opt = (torch.optim.Adam if step == "adam" else torch.optim.SGD)(net.parameters(), lr=0.01)
 
@@ -197,12 +215,15 @@ def runner(key):
 
 
 def median_seconds(f, reps):
+    sync = torch.cuda.synchronize if DEVICE.type == "cuda" else (lambda: None)
     for _ in range(max(1, reps // 10)):
         f()
+    sync()
     times = []
     for _ in range(reps):
         t = time.perf_counter()
         f()
+        sync()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
@@ -212,7 +233,12 @@ def main():
     parser.add_argument("--serve", action="store_true")
     parser.add_argument("--rss", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
+    global DEVICE
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("torch.cuda.is_available() is False")
+    DEVICE = torch.device(args.device)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     if args.rss:
@@ -223,7 +249,8 @@ def main():
         return
     if not args.serve:
         parser.error("use --serve or --rss")
-    print(f"PyTorch {torch.__version__}", flush=True)
+    where = f" on {torch.cuda.get_device_name()}" if DEVICE.type == "cuda" else ""
+    print(f"PyTorch {torch.__version__}{where}", flush=True)
     runners = {}
     for line in sys.stdin:
         parts = line.split()

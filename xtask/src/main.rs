@@ -7,10 +7,12 @@
 //! - `bench <devices|blocks|…>`: a named benchmark in release mode.
 //! - `fuzz [--seconds N]`: d2l-io's loader fuzz targets for N seconds each.
 //! - `book [--no-run]`: capture the examples' output and build the mdBook into `target/book`.
+//! - `gpu-bundle`: build and pack the prepared GPU run; `gpu-run …`: the runner inside it.
 
 mod bench;
 mod book;
 mod fuzz;
+mod gpu;
 mod test_all_backends;
 mod torch;
 
@@ -29,6 +31,13 @@ commands:
   book [--no-run]
       capture every section example's output and build the book (docs/book) into
       target/book with mdbook (installed into target/tools if missing)
+  gpu-bundle
+      build (release, features flex,wgpu,cuda) every test binary and the GPU benchmarks, strip
+      and pack them with this runner into target/gpu-bundle (under the carry limit); on a GPU
+      machine run `bash target/gpu-bundle/run.sh` from the repository root
+  gpu-run --bundle DIR [--repo DIR] [--out DIR] [--backends cuda,wgpu] [--benches cnn,train,io|none] [--deadline S]
+      the runner inside the bundle (run.sh calls it): every test binary per backend, then the
+      benchmarks; summary, logs and figures under --out
   fuzz [--seconds N] [--seed S]
       run d2l-io's loader fuzz targets for N seconds each (stable Rust; default 30)
   help
@@ -45,6 +54,8 @@ fn main() -> ExitCode {
         "bench" => bench::run(rest),
         "fuzz" => fuzz::run(rest),
         "book" => book::run(rest),
+        "gpu-bundle" => gpu::bundle(rest),
+        "gpu-run" => gpu::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -17,7 +17,7 @@ use std::time::Instant;
 const BACKENDS: [&str; 5] = ["ndarray", "flex", "wgpu", "cuda", "tch"];
 
 /// The test that prints `d2l-probe <backend>: …` lines (crates/d2l-device/tests/it/probe.rs).
-const PROBE_TEST: &str = "probe_reports_every_compiled_backend";
+pub(crate) const PROBE_TEST: &str = "probe_reports_every_compiled_backend";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Status {
@@ -193,7 +193,7 @@ fn probe(features: &str) -> Vec<(String, Result<(), String>)> {
 
 /// `d2l-probe wgpu: ok (2 devices)` → `("wgpu", Ok(()))`; `d2l-probe cuda: no driver: …` →
 /// `("cuda", Err("…"))`.
-fn parse_probe(text: &str) -> Vec<(String, Result<(), String>)> {
+pub(crate) fn parse_probe(text: &str) -> Vec<(String, Result<(), String>)> {
     text.lines()
         .filter_map(|line| {
             let (backend, rest) = line.trim().strip_prefix("d2l-probe ")?.split_once(": ")?;
@@ -243,7 +243,7 @@ fn run_suite(features: &str, backend: &str, with_docs: bool) -> Outcome {
 }
 
 /// `test result: ok. 12 passed; 0 failed; …` → `(12, 0)`.
-fn parse_result_line(line: &str) -> Option<(usize, usize)> {
+pub(crate) fn parse_result_line(line: &str) -> Option<(usize, usize)> {
     let rest = line.trim().strip_prefix("test result: ")?;
     let count = |label: &str| -> Option<usize> {
         rest.split(';').find_map(|part| {

@@ -8,6 +8,7 @@
 //! - Check before mixing devices: [`checked_binary`], [`ensure_same_device`].
 //! - Pick the backend at run time: [`backend`] (`D2L_BACKEND`, cargo features `ndarray`,
 //!   `flex`, `wgpu`, `cuda`, `tch`).
+//! - Know what a backend computes: [`numerics`] (TF32 on CUDA, the tolerances it implies).
 //!
 //! Nothing here panics on a machine without a GPU or driver: GPU runtimes are probed through
 //! their driver layer, never by creating a Burn client on a device that may not exist.
@@ -35,6 +36,7 @@
 pub mod backend;
 mod error;
 pub mod host;
+pub mod numerics;
 mod ops;
 mod probe;
 mod spec;

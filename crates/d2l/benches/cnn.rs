@@ -5,7 +5,9 @@
 //! lazy `Sequential` of `d2l_layers::models::lenet` and as the same layers in a
 //! `#[derive(Module)]` struct — and the book's ResNet-18 (§8.6) at batch 8 on 1×64×64, eval
 //! forward and train step, on the CPU backends: flex, `tch` (PyTorch's kernels under our
-//! blocks) and ndarray (lavapipe runs wgpu on the CPU: not a measurement of a GPU). Each round
+//! blocks) and ndarray (lavapipe runs wgpu on the CPU: not a measurement of a GPU); where a
+//! CUDA GPU answers, LeNet and ResNet-18 at the book's batch (128 on 1×96×96) on CUDA against
+//! the twin on the same GPU. `--backends cuda` (or any list) picks the rows. Each round
 //! runs every backend, then the PyTorch twin (`bench/train_twin.py`, same shapes and threads);
 //! medians per round, the median of the rounds reported, with ratios to PyTorch from the same
 //! run. Each step reads its loss (or an output) back.
@@ -23,13 +25,13 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, ElementConversion, Int, Tensor};
 use d2l_blocks::Sequential;
-use d2l_device::backend::{BackendTask, DeviceBackend, run_on};
+use d2l_device::backend::{BackendKind, BackendTask, DeviceBackend, run_on};
 use d2l_device::timing::median;
 use d2l_layers::models::{lenet, resnet};
 
 #[path = "twin.rs"]
 mod twin;
-use twin::{Twin, cpu_backends, mid};
+use twin::{Twin, chosen_backends, cpu_backends, cuda_if_present, mid, twin_device};
 
 /// LeNet as a plain Burn struct: the same layers, no dynamic dispatch.
 #[derive(Module, Debug)]
@@ -76,35 +78,30 @@ struct Case {
     train: bool,
 }
 
-const CASES: [Case; 4] = [
+const fn case(key: &'static str, resnet: bool, batch: usize, size: usize, train: bool) -> Case {
     Case {
-        key: "lenet-b256-forward",
-        resnet: false,
-        batch: 256,
-        size: 28,
-        train: false,
-    },
-    Case {
-        key: "lenet-b256-sgd",
-        resnet: false,
-        batch: 256,
-        size: 28,
-        train: true,
-    },
-    Case {
-        key: "resnet18-b8-forward",
-        resnet: true,
-        batch: 8,
-        size: 64,
-        train: false,
-    },
-    Case {
-        key: "resnet18-b8-sgd",
-        resnet: true,
-        batch: 8,
-        size: 64,
-        train: true,
-    },
+        key,
+        resnet,
+        batch,
+        size,
+        train,
+    }
+}
+
+/// The CPU rows: the book's LeNet batch, ResNet-18 at a size two cores train in seconds.
+const CPU_CASES: [Case; 4] = [
+    case("lenet-b256-forward", false, 256, 28, false),
+    case("lenet-b256-sgd", false, 256, 28, true),
+    case("resnet18-b8-forward", true, 8, 64, false),
+    case("resnet18-b8-sgd", true, 8, 64, true),
+];
+
+/// The CUDA rows: the same LeNet, ResNet-18 at the book's batch on its 96×96 images.
+const GPU_CASES: [Case; 4] = [
+    case("lenet-b256-forward", false, 256, 28, false),
+    case("lenet-b256-sgd", false, 256, 28, true),
+    case("resnet18-b128-forward", true, 128, 96, false),
+    case("resnet18-b128-sgd", true, 128, 96, true),
 ];
 
 /// One timed measurement: `(Sequential, derive)` medians (no derive twin for ResNet).
@@ -204,50 +201,71 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let quick = std::env::args().any(|a| a == "--quick");
     let rounds = if quick { 1 } else { 3 };
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut twin = Twin::start_reporting(threads);
+    let backends = chosen_backends([cpu_backends(), cuda_if_present()].concat())?;
     println!(
         "\n| case | backend | Sequential | derive(Module) | PyTorch | Sequential / PyTorch | Sequential / derive |"
     );
     println!("|---|---|---|---|---|---|---|");
-    let backends = cpu_backends();
-    for case in CASES {
-        let reps = match (quick, case.resnet) {
-            (true, _) => 3,
-            (false, true) => 5,
-            (false, false) => 10,
-        };
-        // Per backend: (Sequential, derive) medians of each round; one twin median per round.
-        let mut burn = vec![(Vec::new(), Vec::new()); backends.len()];
-        let mut torch = Vec::new();
-        for _ in 0..rounds {
-            for (&kind, (seq, der)) in backends.iter().zip(&mut burn) {
-                let (s, d) = run_on(kind, Measure { case, reps })?;
-                seq.push(s);
-                der.extend(d);
+    // CPU backends against the twin on the CPU, CUDA against the twin on the GPU.
+    for (device, cases) in [("cpu", CPU_CASES), ("cuda", GPU_CASES)] {
+        let kinds: Vec<_> = backends
+            .iter()
+            .copied()
+            .filter(|&k| twin_device(k) == Some(device))
+            .collect();
+        if !kinds.is_empty() {
+            let mut twin = Twin::start_reporting(threads, device);
+            for case in cases {
+                rows(case, &kinds, twin.as_mut(), quick, rounds)?;
             }
-            if let Some(t) = twin.as_mut() {
-                torch.push(t.time(case.key, reps)?);
-            }
-        }
-        let torch = (!torch.is_empty()).then(|| mid(torch));
-        for (&kind, (seq, der)) in backends.iter().zip(burn) {
-            let (seq, der) = (mid(seq), (!der.is_empty()).then(|| mid(der)));
-            let ratio = |a: Duration, b: Option<Duration>| {
-                b.map_or("–".into(), |b| {
-                    format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64())
-                })
-            };
-            println!(
-                "| {} | {kind} | {} | {} | {} | {} | {} |",
-                case.key,
-                ms(seq),
-                der.map_or("–".into(), ms),
-                torch.map_or("–".into(), ms),
-                ratio(seq, torch),
-                ratio(seq, der),
-            );
         }
     }
-    drop(twin.take());
+    Ok(())
+}
+
+/// Times `case` on every backend of `kinds`, then the twin, `rounds` times; prints the rows.
+fn rows(
+    case: Case,
+    kinds: &[BackendKind],
+    mut twin: Option<&mut Twin>,
+    quick: bool,
+    rounds: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let reps = match (quick, case.resnet) {
+        (true, _) => 3,
+        (false, true) => 5,
+        (false, false) => 10,
+    };
+    // Per backend: (Sequential, derive) medians of each round; one twin median per round.
+    let mut burn = vec![(Vec::new(), Vec::new()); kinds.len()];
+    let mut torch = Vec::new();
+    for _ in 0..rounds {
+        for (&kind, (seq, der)) in kinds.iter().zip(&mut burn) {
+            let (s, d) = run_on(kind, Measure { case, reps })?;
+            seq.push(s);
+            der.extend(d);
+        }
+        if let Some(t) = twin.as_deref_mut() {
+            torch.push(t.time(case.key, reps)?);
+        }
+    }
+    let torch = (!torch.is_empty()).then(|| mid(torch));
+    for (&kind, (seq, der)) in kinds.iter().zip(burn) {
+        let (seq, der) = (mid(seq), (!der.is_empty()).then(|| mid(der)));
+        let ratio = |a: Duration, b: Option<Duration>| {
+            b.map_or("–".into(), |b| {
+                format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64())
+            })
+        };
+        println!(
+            "| {} | {kind} | {} | {} | {} | {} | {} |",
+            case.key,
+            ms(seq),
+            der.map_or("–".into(), ms),
+            torch.map_or("–".into(), ms),
+            ratio(seq, torch),
+            ratio(seq, der),
+        );
+    }
     Ok(())
 }

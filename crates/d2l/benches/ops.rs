@@ -201,7 +201,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let quick = std::env::args().any(|a| a == "--quick");
     let (rounds, reps) = if quick { (1, 5) } else { (3, 20) };
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut twin = Twin::start_reporting(threads);
+    let mut twin = Twin::start_reporting(threads, "cpu");
     let backends = cpu_backends();
     let names: Vec<&str> = backends.iter().map(|k| k.name()).collect();
     println!(

@@ -6,8 +6,9 @@
 //! every compiled backend (`tch` among them where torch 2.9.0 is installed: PyTorch's kernels
 //! under our blocks). Where `python3 -c "import torch"` works, the PyTorch twin
 //! (`bench/train_twin.py`, same shapes, same thread count) runs as a server beside this
-//! program; each case is timed in rounds that run every backend and then PyTorch, so all of
-//! them see the same machine. Also: matmul at the step's shapes (with the transposed operands of backward),
+//! program (a second one on the GPU for the CUDA rows, where CUDA runs); each case is timed in
+//! rounds that run every backend and then PyTorch, so all of them see the same machine;
+//! `--backends cuda` (or any list) picks the rows. Also: matmul at the step's shapes (with the transposed operands of backward),
 //! and the peak resident memory of a training run (a child process each).
 //!
 //! Every timed step reads the loss (or the output) back to the host, as a training loop that
@@ -32,7 +33,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 #[path = "twin.rs"]
 mod twin;
-use twin::{Twin, cpu_backends, mid};
+use twin::{Twin, chosen_backends, cuda_if_present, mid, twin_device};
 
 /// The chapter's MLP as a struct: `Linear`, ReLU, …, `Linear`.
 #[derive(Module, Debug)]
@@ -355,8 +356,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let rounds = if quick { 1 } else { 3 };
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut twin = Twin::start_reporting(threads);
-    let backends = BackendKind::compiled();
+    let backends = chosen_backends(BackendKind::compiled())?;
+    // One twin per device a chosen backend is compared on: the CPU, and the GPU where CUDA runs.
+    let mut twins: Vec<(&str, Twin)> = Vec::new();
+    for device in ["cpu", "cuda"] {
+        let wanted = backends.iter().any(|&k| twin_device(k) == Some(device));
+        let present = device == "cpu" || !cuda_if_present().is_empty();
+        if wanted && present {
+            twins.extend(Twin::start_reporting(threads, device).map(|t| (device, t)));
+        }
+    }
     let reps_for = |kind: BackendKind, case: &Case| -> usize {
         let heavy = case.widths == MNIST || case.batch > 2;
         let base: usize = match (kind, heavy) {
@@ -372,13 +381,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut rows = Vec::new();
-    // The twin runs on the CPU: its times are the reference of the CPU backends only.
-    let cpu_kinds = cpu_backends();
-    let cpu = |kind: BackendKind| cpu_kinds.contains(&kind);
-    // Each round runs every backend, then the twin: all columns see the same machine.
+    // Each backend's PyTorch time: the median of its twin's rounds, if it has one.
+    let torch_of = |torch: &[(&str, Vec<Duration>)], kind| {
+        let (_, times) = torch.iter().find(|(d, _)| Some(*d) == twin_device(kind))?;
+        Some(mid(times.clone()))
+    };
+    // Each round runs every backend, then the twins: all columns see the same machine.
     for case in CASES {
         let mut burn = vec![(Vec::new(), Vec::new()); backends.len()];
-        let mut torch = Vec::new();
+        let mut torch: Vec<(&str, Vec<Duration>)> =
+            twins.iter().map(|(d, _)| (*d, Vec::new())).collect();
         for _ in 0..rounds {
             for (&kind, (seq, der)) in backends.iter().zip(&mut burn) {
                 bar.set_message(format!("{kind}: {}", case.label()));
@@ -397,11 +409,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 bar.inc(1);
             }
-            if let Some(t) = twin.as_mut() {
-                torch.push(t.time(case.key, reps_for(BackendKind::Flex, &case))?);
+            for ((_, twin), (_, times)) in twins.iter_mut().zip(&mut torch) {
+                times.push(twin.time(case.key, reps_for(BackendKind::Flex, &case))?);
             }
         }
-        let torch = (!torch.is_empty()).then(|| mid(torch));
         for (&kind, (seq, der)) in backends.iter().zip(burn) {
             if !seq.is_empty() {
                 rows.push(Row {
@@ -409,7 +420,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     backend: kind,
                     sequential: mid(seq),
                     derived: Some(mid(der)),
-                    torch: torch.filter(|_| cpu(kind)),
+                    torch: torch_of(&torch, kind),
                 });
             }
         }
@@ -417,7 +428,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (index, &(key, m, k, n, what)) in MATMULS.iter().enumerate() {
         let reps_of = |kind| if kind == BackendKind::Wgpu { 10 } else { 50 };
         let mut burn = vec![Vec::new(); backends.len()];
-        let mut torch = Vec::new();
+        let mut torch: Vec<(&str, Vec<Duration>)> =
+            twins.iter().map(|(d, _)| (*d, Vec::new())).collect();
         for _ in 0..rounds {
             for (&kind, times) in backends.iter().zip(&mut burn) {
                 bar.set_message(format!("{kind}: matmul {what}"));
@@ -432,11 +444,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 bar.inc(1);
             }
-            if let Some(t) = twin.as_mut() {
-                torch.push(t.time(key, 50)?);
+            for ((_, twin), (_, times)) in twins.iter_mut().zip(&mut torch) {
+                times.push(twin.time(key, 50)?);
             }
         }
-        let torch = (!torch.is_empty()).then(|| mid(torch));
         for (&kind, times) in backends.iter().zip(burn) {
             if !times.is_empty() {
                 rows.push(Row {
@@ -444,7 +455,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     backend: kind,
                     sequential: mid(times),
                     derived: None,
-                    torch: torch.filter(|_| cpu(kind)),
+                    torch: torch_of(&torch, kind),
                 });
             }
         }
@@ -481,17 +492,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             None => println!("| {kind} | n/a |"),
         }
     }
-    if twin.is_some() {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/train_twin.py");
+    if twins.iter().any(|(device, _)| *device == "cpu") {
         let out = Command::new("python3")
-            .args([script, "--rss", "--threads", &threads.to_string()])
+            .arg(twin::twin_script())
+            .args(["--rss", "--threads", &threads.to_string()])
             .output()?;
         println!(
             "| PyTorch | {} |",
             String::from_utf8_lossy(&out.stdout).trim()
         );
     }
-    drop(twin.take());
+    drop(twins);
 
     let svg = plot(&rows)?;
     println!("\nplot: {svg}");
@@ -501,8 +512,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// Ratio to PyTorch per case and backend, as an SVG under `target/bench/`.
 fn plot(rows: &[Row]) -> Result<String, Box<dyn std::error::Error>> {
     use plotters::prelude::*;
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/bench");
-    std::fs::create_dir_all(dir)?;
+    // `D2L_BENCH_OUT` (the prepared GPU run sets it), else `target/bench` of this checkout.
+    let dir = std::env::var("D2L_BENCH_OUT")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/bench").to_owned());
+    std::fs::create_dir_all(&dir)?;
     let path = format!("{dir}/train.svg");
     let labels: Vec<String> = {
         let mut labels: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();

@@ -132,7 +132,9 @@ backend_test! {
         assert_eq!(module_device::<B, _>(&moved), Ok(target.clone()));
         assert_eq!(moved.num_params(), 4);
         let y2 = moved.forward(x.copy_to(&target)).copy_to(device);
-        y2.into_data().assert_approx_eq::<f32>(&y.into_data(), Tolerance::absolute(1e-6));
+        // Another device, perhaps another autotuned kernel: within d2l-device's policy.
+        let rerun = d2l_device::numerics::Tolerance::between_runs(B::KIND, 1);
+        assert_eq!(rerun.check_data(&y2.into_data(), &y.into_data()), Ok(()));
     }
 }
 

@@ -6,6 +6,8 @@
 //! the same targets for N seconds each (`D2L_FUZZ_SECONDS`) and prints what ran clean.
 
 use std::path::{Path, PathBuf};
+
+use crate::fixture;
 use std::time::{Duration, Instant};
 
 use burn::backend::Autodiff;
@@ -58,12 +60,6 @@ fn mutate(rng: &mut Rng, seed_file: &[u8]) -> Vec<u8> {
         }
     }
     bytes
-}
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
 }
 
 type Target = (&'static str, PathBuf, &'static str, fn(&Path));

@@ -12,6 +12,15 @@ mod training;
 
 use std::path::{Path, PathBuf};
 
+/// A file of `tests/fixtures`, found through cargo's `CARGO_MANIFEST_DIR` at run time (the
+/// prepared GPU run sets it to the checkout it carried), else where the test was built.
+pub fn fixture(name: &str) -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), PathBuf::from)
+        .join("tests/fixtures")
+        .join(name)
+}
+
 /// A fresh directory for one test's files.
 pub fn scratch(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("d2l-io-{test}-{}", std::process::id()));

@@ -1,20 +1,14 @@
 //! Both directions against real PyTorch: files PyTorch wrote load here with PyTorch's outputs,
 //! and a file written here loads in PyTorch (`tests/fixtures/make_fixtures.py`).
 
-use std::path::PathBuf;
+use crate::fixture;
 
 use burn::nn::{LinearConfig, Relu};
-use burn::tensor::{Tensor, TensorData, Tolerance};
+use burn::tensor::{Tensor, TensorData};
 use d2l_blocks::Sequential;
 use d2l_device::backend_test;
 use d2l_io::{IoError, TensorMap, load_list, load_state, load_tensor, load_tensors, save_state};
 use d2l_params::{Strict, load_state_dict};
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
 
 /// The §5.2 network, PyTorch's `nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))`.
 fn net<B: burn::tensor::backend::Backend>(device: &B::Device) -> Sequential<B> {
@@ -47,7 +41,8 @@ backend_test! {
             let report = load_state(fixture(file), &mut model, true).unwrap_or_else(|e| panic!("{file}: {e}"));
             assert_eq!(report.loaded, ["0.weight", "0.bias", "2.weight", "2.bias"], "{file}");
             let out = model.forward(x.clone()).expect("forward");
-            out.into_data().assert_approx_eq::<f32>(&TensorData::new(y.concat(), [2, 1]), Tolerance::absolute(1e-5));
+            let tol = d2l_device::numerics::Tolerance::absolute(1e-5).for_backend(B::KIND, 2);
+            assert_eq!(tol.check_data(&out.into_data(), &TensorData::new(y.concat(), [2, 1])), Ok(()), "{file}");
         }
     }
 }
@@ -73,7 +68,8 @@ backend_test! {
         // The output make_fixtures.py checks in PyTorch: 0.5·Σ_o relu(Σ_i w[o, i] + b[o]) + 1.
         let expected: f32 = 0.5 * (0..8).map(|o| (0..4).map(|i| 0.01 * (4 * o + i) as f32).sum::<f32>() + 0.1 * o as f32).sum::<f32>() + 1.0;
         let out = model.forward(Tensor::<B, 2>::ones([1, 4], device)).expect("forward");
-        assert!((out.into_data().iter::<f32>().next().expect("one") - expected).abs() < 1e-5);
+        let tol = d2l_device::numerics::Tolerance::absolute(1e-5).for_backend(B::KIND, 2);
+        assert_eq!(tol.check(&out.into_data().to_vec::<f32>().expect("f32"), &[expected]), Ok(()));
         let dir = crate::scratch(&format!("from-rust-{}", B::KIND));
         save_state(dir.join("from_rust.safetensors"), &model).expect("save");
         let written = std::fs::read(dir.join("from_rust.safetensors")).expect("read");

@@ -23,7 +23,8 @@ backend_test! {
         assert_eq!(report.loaded, ["0.hidden.weight", "0.hidden.bias", "0.output.weight", "0.output.bias"]);
         assert!(report.is_clean());
         let y_clone = clone.forward(x).expect("forward");
-        assert_eq!(y_clone.into_data(), y.into_data(), "Y_clone == Y");
+        // Y_clone == Y: bit for bit where kernels are fixed; within rounding where autotuned.
+        assert_eq!(d2l_device::numerics::Tolerance::between_runs(B::KIND, 2).check_data(&y_clone.into_data(), &y.into_data()), Ok(()), "Y_clone == Y");
     }
 }
 

@@ -137,7 +137,8 @@ backend_test! {
         let report = load_state(dir.join("lazy.safetensors"), &mut fresh, true).expect("load");
         assert_eq!(report.loaded, ["0.weight", "0.bias", "2.weight", "2.bias"]);
         assert_eq!(fresh.param("0.weight").expect("weight").shape(), [8, 5]);
-        assert_eq!(fresh.forward(x).expect("forward").into_data(), y.into_data());
+        let again = fresh.forward(x).expect("forward").into_data();
+        assert_eq!(d2l_device::numerics::Tolerance::between_runs(B::KIND, 2).check_data(&again, &y.into_data()), Ok(()));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
@@ -162,7 +163,8 @@ backend_test! {
         save_model(dir.join("model.safetensors"), &net, &registry).expect("save");
         let back = load_model(dir.join("model.safetensors"), &registry, device).expect("load");
         assert_eq!(back.to_string(), net.to_string());
-        assert_eq!(back.forward(x).expect("forward").into_data(), y.into_data());
+        let again = back.forward(x).expect("forward").into_data();
+        assert_eq!(d2l_device::numerics::Tolerance::between_runs(B::KIND, 2).check_data(&again, &y.into_data()), Ok(()));
         // A type the registry does not know is named in the error.
         let odd = d2l::blocks::Sequential::<B>::new().add(d2l::blocks::book::FixedHiddenMlp::new(device));
         let err = save_model(dir.join("odd.safetensors"), &odd, &registry).expect_err("unregistered");

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    crate::manifest_dir().join("../..")
 }
 
 fn read(path: &Path) -> String {

@@ -15,11 +15,12 @@ mod save_model;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::TensorData;
+use d2l_device::numerics::Tolerance;
 use d2l_io::TensorMap;
 
 /// The fixture folder.
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cnn")
+    crate::manifest_dir().join("tests/fixtures/cnn")
 }
 
 /// A fixture's tensors.
@@ -51,27 +52,17 @@ fn strings(value: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-/// Asserts equal shapes and values within `tol` (absolute + relative), naming `what`.
+/// The tolerance of a comparison with PyTorch: `tol` (absolute and relative, as written for
+/// f32 kernels) on `B`, for values that went through `depth` matmuls or convolutions — widened
+/// by d2l-device's policy where `B` rounds them to TF32 (CUDA).
+fn tolerance<B: d2l_device::DeviceBackend>(tol: f64, depth: usize) -> Tolerance {
+    Tolerance::new(tol, tol).for_backend(B::KIND, depth)
+}
+
+/// Asserts equal shapes and values within `tol`, naming `what`.
 #[track_caller]
-fn assert_close(actual: &TensorData, expected: &TensorData, tol: f32, what: &str) {
-    assert_eq!(actual.shape, expected.shape, "{what}: shape");
-    let a = actual
-        .clone()
-        .convert::<f32>()
-        .to_vec::<f32>()
-        .expect("f32");
-    let e = expected
-        .clone()
-        .convert::<f32>()
-        .to_vec::<f32>()
-        .expect("f32");
-    let worst = a
-        .iter()
-        .zip(&e)
-        .map(|(a, e)| (a - e).abs() / (1.0 + e.abs()))
-        .fold(0.0f32, f32::max);
-    assert!(
-        worst <= tol,
-        "{what}: differs from PyTorch by {worst} (tolerance {tol})"
-    );
+fn assert_close(actual: &TensorData, expected: &TensorData, tol: Tolerance, what: &str) {
+    if let Err(err) = tol.check_data(actual, expected) {
+        panic!("{what}: differs from PyTorch: {err}");
+    }
 }

@@ -3,8 +3,6 @@
 //! (fixture: `tests/fixtures/nonfinite/make_fixtures.py`, which checks that the pattern does
 //! not depend on the weights).
 
-use std::path::Path;
-
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::{Int, Tensor, TensorData};
@@ -14,8 +12,7 @@ use d2l_layers::models::{lenet, resnet};
 
 /// The fixture's cases for `model`.
 fn cases(model: &str) -> (Vec<usize>, serde_json::Map<String, serde_json::Value>) {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nonfinite/nonfinite.json");
+    let path = crate::manifest_dir().join("tests/fixtures/nonfinite/nonfinite.json");
     let text = std::fs::read_to_string(path).expect("fixture");
     let meta: serde_json::Value = serde_json::from_str(&text).expect("json");
     let shape = meta[model]["input_shape"]
@@ -32,8 +29,7 @@ fn cases(model: &str) -> (Vec<usize>, serde_json::Map<String, serde_json::Value>
 
 /// PyTorch's `sum(p.numel() for p in net.parameters())` for `model`.
 fn num_params(model: &str) -> u64 {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nonfinite/nonfinite.json");
+    let path = crate::manifest_dir().join("tests/fixtures/nonfinite/nonfinite.json");
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
     meta[model]["num_params"].as_u64().expect("num_params")
