@@ -12,7 +12,7 @@ mod nonfinite;
 mod resnet18;
 mod save_model;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use burn::tensor::TensorData;
 use d2l_device::numerics::Tolerance;
