@@ -33,11 +33,12 @@ commands:
       target/book with mdbook (installed into target/tools if missing)
   gpu-bundle
       build (release, features flex,wgpu,cuda) every test binary and the GPU benchmarks, strip
-      and pack them with this runner into target/gpu-bundle (under the carry limit); on a GPU
-      machine run `bash target/gpu-bundle/run.sh` from the repository root
+      and pack them with this runner into target/gpu-bundle as tests.tar.xz and benches.tar.xz
+      (each under one call's carry limit); on a GPU machine run `bash target/gpu-bundle/run.sh`
+      from the repository root, once per payload carried
   gpu-run --bundle DIR [--repo DIR] [--out DIR] [--backends cuda,wgpu] [--benches cnn,train,io|none] [--deadline S]
-      the runner inside the bundle (run.sh calls it): every test binary per backend, then the
-      benchmarks; summary, logs and figures under --out
+      the runner inside the bundle (run.sh calls it): every carried test binary per backend,
+      then the carried benchmarks; summary, logs and figures under --out
   fuzz [--seconds N] [--seed S]
       run d2l-io's loader fuzz targets for N seconds each (stable Rust; default 30)
   help

@@ -5,13 +5,17 @@
 //!
 //! - `cargo xtask gpu-bundle` builds here, in release, every test binary of the workspace and
 //!   the GPU benchmarks (`cnn`, `train`, `io`) with the `cuda` feature (and `flex`, `wgpu`),
-//!   strips them, and packs them with this program (the runner) into one compressed file under
-//!   `target/gpu-bundle/`, with `run.sh` beside it. It refuses a bundle over [`CARRY_BUDGET`].
+//!   strips them, and packs them with this program (the runner) into two compressed payloads
+//!   under `target/gpu-bundle/`, with `run.sh` beside them: [`Part::Tests`] and
+//!   [`Part::Benches`]. Together they are over the carry limit (59 MiB measured, 17 binaries
+//!   that each link Burn, wgpu and CUDA), so each is carried by its own call; each must fit
+//!   [`CARRY_BUDGET`].
 //! - On the GPU machine, from the repository root: `bash target/gpu-bundle/run.sh`. The script
-//!   unpacks the payload and starts `xtask gpu-run`, which finds the CUDA toolkit's libraries
-//!   ([`cuda_libs`]), runs every test binary once per backend (`D2L_BACKEND=cuda`, then `wgpu`
-//!   on the machine's Vulkan driver if it has one), then the benchmarks, and writes a summary
-//!   per crate, the logs and the figures under `$OUT`.
+//!   unpacks the payloads carried along and starts `xtask gpu-run`, which finds the CUDA
+//!   toolkit's libraries ([`cuda_libs`]), asks d2l-device's probe which backends run here, runs
+//!   every test binary once per backend (`D2L_BACKEND=cuda`, then `wgpu` on the machine's Vulkan
+//!   driver if it has one), then the benchmarks, and writes a summary per crate, the logs and the
+//!   figures under `$OUT`.
 //! - Here, the same script with a CPU backend (`--backends flex`) runs the same binaries: the
 //!   runner is tested without a GPU.
 //!
@@ -19,6 +23,7 @@
 
 mod bundle;
 mod cuda_libs;
+mod options;
 mod process;
 mod report;
 mod runner;
@@ -32,8 +37,47 @@ pub(crate) const BUNDLE_DIR: &str = "target/gpu-bundle";
 /// The most the bundle may weigh: the carry limit (64 MiB) with room to spare.
 pub(crate) const CARRY_BUDGET: u64 = 48 << 20;
 
-/// The payload's list of binaries: one `name<TAB>kind<TAB>package folder` line each.
-const MANIFEST: &str = "manifest.tsv";
+/// The test binary whose probe says which backends run on the machine: both parts carry it.
+const PROBE_BINARY: &str = "d2l-device-it";
+
+/// One payload of the bundle, carried by one call to the GPU machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// Every test binary of the workspace.
+    Tests,
+    /// The benchmark programs (and the probe).
+    Benches,
+}
+
+impl Part {
+    const ALL: [Part; 2] = [Part::Tests, Part::Benches];
+
+    fn name(self) -> &'static str {
+        match self {
+            Part::Tests => "tests",
+            Part::Benches => "benches",
+        }
+    }
+
+    /// The compressed payload's file name in [`BUNDLE_DIR`].
+    fn payload(self) -> String {
+        format!("{}.tar.xz", self.name())
+    }
+
+    /// The payload's list of binaries: one `name<TAB>kind<TAB>package folder` line each.
+    /// Named per part, so that both payloads unpack into one folder.
+    fn manifest(self) -> String {
+        format!("manifest-{}.tsv", self.name())
+    }
+
+    /// Whether binaries of `kind` go into this part.
+    fn holds(self, kind: Kind) -> bool {
+        matches!(
+            (self, kind),
+            (Part::Tests, Kind::Test) | (Part::Benches, Kind::Bench)
+        )
+    }
+}
 
 /// One binary of the bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]

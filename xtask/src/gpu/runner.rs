@@ -1,59 +1,14 @@
 //! `xtask gpu-run`: runs the bundle's binaries on the machine at hand (see the module above).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use super::options::parse_options;
 use super::process::{failed_tests, run_logged};
 use super::report::{Bench, Report, Row, Status};
-use super::{Binary, Kind, MANIFEST, cuda_libs};
+use super::{Binary, Kind, PROBE_BINARY, Part, cuda_libs};
 use crate::test_all_backends::{PROBE_TEST, parse_probe, parse_result_line};
-
-#[derive(Debug, PartialEq)]
-struct Options {
-    bundle: PathBuf,
-    repo: PathBuf,
-    out: PathBuf,
-    backends: Vec<String>,
-    benches: Vec<String>,
-    /// The whole run's time limit (the GPU machine's per-command limit, less start-up).
-    deadline: Duration,
-}
-
-fn parse_options(args: &[String]) -> Result<Options, String> {
-    let mut options = Options {
-        bundle: PathBuf::new(),
-        repo: PathBuf::from("."),
-        out: PathBuf::from("target/gpu-out"),
-        backends: vec!["cuda".into(), "wgpu".into()],
-        benches: vec!["cnn".into(), "train".into(), "io".into()],
-        deadline: Duration::from_secs(540),
-    };
-    let mut args = args.iter();
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or(format!("{flag} needs a value"))?;
-        let list = || value.split(',').map(str::to_owned).collect::<Vec<_>>();
-        match flag.as_str() {
-            "--bundle" => options.bundle = value.into(),
-            "--repo" => options.repo = value.into(),
-            "--out" => options.out = value.into(),
-            "--backends" => options.backends = list(),
-            "--benches" if value == "none" => options.benches.clear(),
-            "--benches" => options.benches = list(),
-            "--deadline" => {
-                let seconds = value
-                    .parse()
-                    .map_err(|_| format!("--deadline {value}: seconds"))?;
-                options.deadline = Duration::from_secs(seconds);
-            }
-            other => return Err(format!("unknown argument `{other}`")),
-        }
-    }
-    if options.bundle.as_os_str().is_empty() {
-        return Err("--bundle <unpacked payload> is required (run.sh passes it)".into());
-    }
-    Ok(options)
-}
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let started = Instant::now();
@@ -64,9 +19,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .map_err(|e| format!("--repo: {e}"))?;
     let logs = options.out.join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
-    let manifest = std::fs::read_to_string(options.bundle.join(MANIFEST))
-        .map_err(|e| format!("{MANIFEST}: {e}"))?;
-    let binaries: Vec<Binary> = manifest.lines().filter_map(Binary::parse).collect();
+    let binaries = carried(&options.bundle)?;
+    let benches = match &options.benches {
+        Some(names) => names.clone(),
+        None => binaries
+            .iter()
+            .filter(|b| b.kind == Kind::Bench)
+            .filter_map(|b| Some(b.name.split_once("-bench-")?.1.to_owned()))
+            .collect(),
+    };
+    let tests = binaries.iter().filter(|b| b.kind == Kind::Test).count();
     let mut report = Report::default();
     let library_path = library_path(&options.bundle, &mut report.machine);
     report.machine.extend(machine());
@@ -75,12 +37,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         repo: &repo,
         library_path: &library_path,
     };
-    let probes = probe(&env, &binaries, &logs);
+    let probes = probe(&env, &logs);
     // Leave the benchmarks their share of the time; the tests may use the rest.
-    let bench_share = if options.benches.is_empty() {
-        0
-    } else {
-        options.deadline.as_secs() * 2 / 5
+    let bench_share = match (tests, benches.len()) {
+        (_, 0) => 0,
+        (0, _) => options.deadline.as_secs(),
+        _ => options.deadline.as_secs() * 2 / 5,
     };
     let tests_end = started + options.deadline - Duration::from_secs(bench_share);
     for backend in &options.backends {
@@ -109,7 +71,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .map(String::as_str)
         .collect();
     let end = started + options.deadline;
-    for (i, name) in options.benches.iter().enumerate() {
+    for (i, name) in benches.iter().enumerate() {
         let Some(binary) = binaries
             .iter()
             .find(|b| b.name.ends_with(&format!("-bench-{name}")))
@@ -117,7 +79,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             return Err(format!("no benchmark `{name}` in the bundle"));
         };
         let left = end.saturating_duration_since(Instant::now());
-        let limit = left / (options.benches.len() - i) as u32;
+        let limit = left / (benches.len() - i) as u32;
         report
             .benches
             .push(run_bench(&env, binary, name, &gpus, &options.out, limit));
@@ -205,13 +167,34 @@ fn machine() -> Vec<String> {
     ]
 }
 
-/// Which compiled backends can run here, from d2l-device's probe test.
-fn probe(env: &Env, binaries: &[Binary], logs: &Path) -> Vec<(String, Result<(), String>)> {
-    let Some(device) = binaries.iter().find(|b| b.name == "d2l-device-it") else {
-        return Vec::new();
+/// The binaries of every payload unpacked into `bundle`, from their manifests.
+fn carried(bundle: &Path) -> Result<Vec<Binary>, String> {
+    let mut binaries = Vec::new();
+    for part in Part::ALL {
+        match std::fs::read_to_string(bundle.join(part.manifest())) {
+            Ok(text) => binaries.extend(text.lines().filter_map(Binary::parse)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("{}: {e}", part.manifest())),
+        }
+    }
+    if binaries.is_empty() {
+        return Err(format!("no payload's manifest in {}", bundle.display()));
+    }
+    Ok(binaries)
+}
+
+/// Which compiled backends can run here, from d2l-device's probe test (carried by every part).
+fn probe(env: &Env, logs: &Path) -> Vec<(String, Result<(), String>)> {
+    let device = Binary {
+        name: PROBE_BINARY.to_owned(),
+        kind: Kind::Test,
+        package_dir: "crates/d2l-device".to_owned(),
     };
+    if !env.bundle.join("bin").join(&device.name).exists() {
+        return Vec::new();
+    }
     let log = logs.join("probe.log");
-    let mut command = env.command(device);
+    let mut command = env.command(&device);
     command.args([PROBE_TEST, "--nocapture"]);
     let _ = run_logged(&mut command, &log, Duration::from_secs(120));
     let probes = parse_probe(&std::fs::read_to_string(&log).unwrap_or_default());
@@ -325,37 +308,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_the_run_options() {
-        let args: Vec<String> = [
-            "--bundle",
-            "/b",
-            "--backends",
-            "flex",
-            "--benches",
-            "none",
-            "--deadline",
-            "60",
-        ]
-        .map(String::from)
-        .into();
-        let options = parse_options(&args).expect("valid");
-        assert_eq!(options.bundle, Path::new("/b"));
-        assert_eq!(options.backends, ["flex"]);
-        assert!(options.benches.is_empty());
-        assert_eq!(options.deadline, Duration::from_secs(60));
-        let defaults = parse_options(&["--bundle".into(), "/b".into()]).expect("valid");
-        assert_eq!(defaults.backends, ["cuda", "wgpu"]);
-        assert_eq!(defaults.benches, ["cnn", "train", "io"]);
-        assert!(parse_options(&[]).is_err(), "no bundle");
-        assert!(
-            parse_options(&[
-                "--deadline".into(),
-                "soon".into(),
-                "--bundle".into(),
-                "/b".into()
-            ])
-            .is_err()
-        );
-        assert!(parse_options(&["--bundle".into()]).is_err());
+    fn reads_the_manifests_of_the_payloads_carried() {
+        let dir = std::env::temp_dir().join(format!("d2l-gpu-carried-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        assert!(carried(&dir).is_err(), "no payload unpacked");
+        std::fs::write(
+            dir.join(Part::Benches.manifest()),
+            "d2l-bench-cnn\tbench\tcrates/d2l-bench\n",
+        )
+        .expect("write");
+        let benches = carried(&dir).expect("one payload");
+        assert_eq!(benches.len(), 1);
+        assert_eq!(benches[0].kind, Kind::Bench);
+        std::fs::write(
+            dir.join(Part::Tests.manifest()),
+            "d2l-io-it\ttest\tcrates/d2l-io\nd2l-io-lib\ttest\tcrates/d2l-io\n",
+        )
+        .expect("write");
+        let names: Vec<_> = carried(&dir)
+            .expect("both payloads")
+            .into_iter()
+            .map(|b| b.name)
+            .collect();
+        assert_eq!(names, ["d2l-io-it", "d2l-io-lib", "d2l-bench-cnn"]);
+        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 }
