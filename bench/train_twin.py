@@ -137,6 +137,16 @@ def op_runner(key):
     if key == "op-add-bcast":
         x, bias = rand(*act), rand(6).reshape(1, 6, 1, 1)
         return lambda: x + bias
+    if key == "op-batchnorm-bwd":
+        x = rand(8, 64, 32, 32).requires_grad_()
+        bn = torch.nn.BatchNorm2d(64).to(DEVICE).train()
+
+        def batch_norm_step():
+            for t in (x, bn.weight, bn.bias):
+                t.grad = None
+            y = bn(x)
+            y.backward(torch.ones_like(y))
+        return batch_norm_step
     if key in ("op-conv-lenet", "op-conv-lenet-bwd"):
         x, w, pad = rand(256, 6, 14, 14), rand(16, 6, 5, 5), 0
     elif key in ("op-conv-resnet", "op-conv-resnet-bwd"):

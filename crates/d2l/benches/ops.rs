@@ -2,7 +2,9 @@
 //!
 //! The ops a `perf` profile of flex's LeNet step names (sigmoid and its backward, `exp`,
 //! elementwise binary ops on strided and broadcast inputs, average-pool backward, convolution
-//! forward and backward), at the shapes LeNet (§7.6) and ResNet-18 (§8.6) give them, on the CPU
+//! forward and backward), and our layers that replace some of them (`AvgPool2d` as a depthwise
+//! convolution, `BatchNorm2d` in its fast formulation, beside the textbook ops it used before),
+//! at the shapes LeNet (§7.6) and ResNet-18 (§8.6) give them, on the CPU
 //! backends (flex, `tch`, ndarray) and in the PyTorch twin (`bench/train_twin.py`, same
 //! threads). Each round runs every backend, then the twin; the median of 3 rounds' medians is
 //! reported with its ratio to PyTorch. Outputs are not read back: these CPU backends run
@@ -11,11 +13,14 @@
 use std::time::Duration;
 
 use burn::backend::Autodiff;
+use burn::nn::pool::AvgPool2dConfig;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::backend::Backend;
 use burn::tensor::module::{avg_pool2d, conv2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Distribution, Tensor};
+use d2l_blocks::TypedForward;
+use d2l_blocks::layers::BatchNorm;
 use d2l_device::backend::{BackendTask, DeviceBackend, run_on};
 use d2l_device::timing::median;
 
@@ -26,57 +31,88 @@ use twin::{Twin, cpu_backends, mid};
 /// LeNet's first activation: batch 256, 6 channels, 28×28.
 const ACT: [usize; 4] = [256, 6, 28, 28];
 
-/// One op: the twin's key and the table's label.
+/// A batch norm of ResNet-18's first stage at 64×64 inputs and batch 8.
+const BN: [usize; 4] = [8, 64, 32, 32];
+
+/// One op: its key, the table's label, and the twin's key (the same PyTorch op for our layer
+/// and for the Burn ops it replaces).
 #[derive(Clone, Copy)]
 struct Op {
     key: &'static str,
     label: &'static str,
+    twin: &'static str,
 }
 
-const OPS: [Op; 11] = [
+const OPS: [Op; 14] = [
     Op {
         key: "op-sigmoid",
         label: "sigmoid [256,6,28,28]",
+        twin: "op-sigmoid",
     },
     Op {
         key: "op-sigmoid-bwd",
         label: "sigmoid forward + backward [256,6,28,28]",
+        twin: "op-sigmoid-bwd",
     },
     Op {
         key: "op-exp",
         label: "exp [256,6,28,28]",
+        twin: "op-exp",
     },
     Op {
         key: "op-add",
         label: "a + b, contiguous [1024,1024]",
+        twin: "op-add",
     },
     Op {
         key: "op-add-strided",
         label: "a + bᵀ, transposed view [1024,1024]",
+        twin: "op-add-strided",
     },
     Op {
         key: "op-add-bcast",
         label: "x + bias, broadcast [256,6,28,28] + [6,1,1]",
+        twin: "op-add-bcast",
     },
     Op {
         key: "op-avgpool-bwd",
         label: "avg-pool 2×2/2 forward + backward [256,6,28,28]",
+        twin: "op-avgpool-bwd",
+    },
+    Op {
+        key: "op-avgpool-block-bwd",
+        label: "AvgPool2d block (depthwise conv) forward + backward [256,6,28,28]",
+        twin: "op-avgpool-bwd",
+    },
+    Op {
+        key: "op-batchnorm-textbook-bwd",
+        label: "BatchNorm2d, textbook ops (before) forward + backward [8,64,32,32]",
+        twin: "op-batchnorm-bwd",
+    },
+    Op {
+        key: "op-batchnorm-bwd",
+        label: "BatchNorm2d block forward + backward [8,64,32,32]",
+        twin: "op-batchnorm-bwd",
     },
     Op {
         key: "op-conv-lenet",
         label: "conv 6→16 5×5 forward [256,6,14,14]",
+        twin: "op-conv-lenet",
     },
     Op {
         key: "op-conv-lenet-bwd",
         label: "conv 6→16 5×5 forward + backward [256,6,14,14]",
+        twin: "op-conv-lenet-bwd",
     },
     Op {
         key: "op-conv-resnet",
         label: "conv 64→64 3×3 pad 1 forward [8,64,16,16]",
+        twin: "op-conv-resnet",
     },
     Op {
         key: "op-conv-resnet-bwd",
         label: "conv 64→64 3×3 pad 1 forward + backward [8,64,16,16]",
+        twin: "op-conv-resnet-bwd",
     },
 ];
 
@@ -142,6 +178,9 @@ impl BackendTask for Measure {
                     )))
                 }))
             }
+            "op-avgpool-block-bwd" | "op-batchnorm-textbook-bwd" | "op-batchnorm-bwd" => {
+                layer_backward::<B>(self.op.key, reps, device)
+            }
             _ => backward::<B>(self.op.key, reps, device),
         }
     }
@@ -188,6 +227,48 @@ fn backward<B: DeviceBackend>(key: &str, reps: usize, device: &B::Device) -> Dur
     })
 }
 
+/// Forward and backward of our layers (training mode) and of the textbook batch norm they
+/// replace, under `Autodiff`, seeded with ones; gradients of the input and the parameters.
+fn layer_backward<B: DeviceBackend>(key: &str, reps: usize, device: &B::Device) -> Duration {
+    type Ad<B> = Autodiff<B>;
+    let shape = if key == "op-avgpool-block-bwd" {
+        ACT
+    } else {
+        BN
+    };
+    let x = Tensor::<Ad<B>, 4>::random(shape, Distribution::Default, device).require_grad();
+    let pool = AvgPool2dConfig::new([2, 2]).with_strides([2, 2]).init();
+    let bn = BatchNorm::<Ad<B>>::new_2d(BN[1], device);
+    median(reps, || {
+        let y = match key {
+            "op-avgpool-block-bwd" => pool.forward_tensor::<4, 4>(x.clone()).expect("pool"),
+            "op-batchnorm-bwd" => bn.forward_tensor::<4, 4>(x.clone()).expect("batch norm"),
+            _ => textbook_batch_norm(x.clone(), &bn),
+        };
+        let grads = y.backward();
+        std::hint::black_box(x.grad(&grads));
+        if key != "op-avgpool-block-bwd" {
+            std::hint::black_box(bn.weight.grad(&grads));
+            std::hint::black_box(bn.bias.grad(&grads));
+        }
+        let _ = <Ad<B> as Backend>::sync(device);
+    })
+}
+
+/// The batch norm our layer computed before (issue 25): outer axis reduced first, `[1, C, 1]`
+/// operands broadcast over `[N, C, L]` (running statistics left out).
+fn textbook_batch_norm<B: Backend>(x: Tensor<B, 4>, bn: &BatchNorm<B>) -> Tensor<B, 4> {
+    let [n, c, h, w] = x.dims();
+    let x = x.reshape([n, c, h * w]);
+    let mean = x.clone().mean_dim(0).mean_dim(2);
+    let var = (x.clone() - mean.clone()).square().mean_dim(0).mean_dim(2);
+    let std = var.add_scalar(1e-5).sqrt();
+    let inv_std = std.ones_like() / std;
+    let y = (x - mean) * inv_std;
+    let y = y * bn.weight.val().reshape([1, c, 1]) + bn.bias.val().reshape([1, c, 1]);
+    y.reshape([n, c, h, w])
+}
+
 fn show(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1e3;
     if ms < 1.0 {
@@ -226,7 +307,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 times.push(run_on(kind, Measure { op, reps })?);
             }
             if let Some(t) = twin.as_mut() {
-                torch.push(t.time(op.key, reps)?);
+                torch.push(t.time(op.twin, reps)?);
             }
         }
         let burn: Vec<Duration> = burn.into_iter().map(mid).collect();

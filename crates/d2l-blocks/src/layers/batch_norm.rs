@@ -122,38 +122,50 @@ impl<B: Backend> BatchNorm<B> {
 
     /// Normalizes `x`, viewed as `[N, C, L]`, with batch statistics (updating the running
     /// ones) or with the running ones.
+    ///
+    /// Formulated for the CPU backends' fast paths: every reduction runs over the inner axis
+    /// `L` first, and every per-channel operand is repeated to `[N, C, 1]` (one value per row)
+    /// before it meets `[N, C, L]` — burn-flex has a fast kernel for that broadcast, not for a
+    /// `[1, C, 1]` one, and neither does autodiff's backward of a reduction over an outer axis.
+    /// The output is PyTorch's CPU formulation, `x · α + β` per channel with
+    /// `α = γ / √(σ² + ε)`; the values equal the textbook order's to float rounding.
     fn normalize(&self, x: Tensor<B, 3>, training: bool) -> Tensor<B, 3> {
         let [n, c, l] = x.dims();
+        let rows = |t: Tensor<B, 3>| t.repeat_dim(0, n);
+        let weight = self.weight.val().reshape([1, c, 1]);
+        let bias = self.bias.val().reshape([1, c, 1]);
+        if !training {
+            let mean = self.running_mean.value().reshape([1, c, 1]);
+            let scale = inverse_std(self.running_var.value().reshape([1, c, 1]), self.eps) * weight;
+            let shift = bias - mean * scale.clone();
+            return x * rows(scale) + rows(shift);
+        }
         let count = n * l;
-        let (mean, var) = if training {
-            let mean = x.clone().mean_dim(0).mean_dim(2);
-            let var = (x.clone() - mean.clone()).square().mean_dim(0).mean_dim(2);
-            let m = self.momentum;
-            let unbiased = count as f64 / (count - 1) as f64;
-            let batch_mean = mean.clone().detach().reshape([c]);
-            let batch_var = var.clone().detach().reshape([c]).mul_scalar(unbiased);
-            self.running_mean
-                .set(self.running_mean.value().mul_scalar(1.0 - m) + batch_mean.mul_scalar(m));
-            self.running_var
-                .set(self.running_var.value().mul_scalar(1.0 - m) + batch_var.mul_scalar(m));
-            self.num_batches_tracked
-                .set(self.num_batches_tracked.value().add_scalar(1.0));
-            (mean, var)
-        } else {
-            (
-                self.running_mean.value().reshape([1, c, 1]),
-                self.running_var.value().reshape([1, c, 1]),
-            )
-        };
-        // `x · (1 / σ)`, not `x / σ`: the gradient of a division by a tensor is `grad ·
-        // recip(σ)`, and ndarray's SIMD `recip` (≥ 32 values) is the CPU's approximate
-        // reciprocal (`rcpps`: up to 3·10⁻⁴ relative error; `rcp14`: 3·10⁻⁵). A division whose
-        // numerator is a constant needs no `recip` either way, so both passes stay exact.
-        let std = var.add_scalar(self.eps).sqrt();
-        let inv_std = std.ones_like() / std;
-        let y = (x - mean) * inv_std;
-        y * self.weight.val().reshape([1, c, 1]) + self.bias.val().reshape([1, c, 1])
+        let mean = x.clone().mean_dim(2).mean_dim(0);
+        let centered = x - rows(mean.clone());
+        let var = centered.clone().square().mean_dim(2).mean_dim(0);
+        let m = self.momentum;
+        let unbiased = count as f64 / (count - 1) as f64;
+        let batch_mean = mean.detach().reshape([c]);
+        let batch_var = var.clone().detach().reshape([c]).mul_scalar(unbiased);
+        self.running_mean
+            .set(self.running_mean.value().mul_scalar(1.0 - m) + batch_mean.mul_scalar(m));
+        self.running_var
+            .set(self.running_var.value().mul_scalar(1.0 - m) + batch_var.mul_scalar(m));
+        self.num_batches_tracked
+            .set(self.num_batches_tracked.value().add_scalar(1.0));
+        let scale = inverse_std(var, self.eps) * weight;
+        centered * rows(scale) + rows(bias)
     }
+}
+
+/// `1 / √(var + ε)`, as `ones / σ`: the gradient of a division by a tensor is `grad ·
+/// recip(σ)`, and ndarray's SIMD `recip` (≥ 32 values) is the CPU's approximate reciprocal
+/// (`rcpps`: up to 3·10⁻⁴ relative error; `rcp14`: 3·10⁻⁵). A division whose numerator is a
+/// constant needs no `recip` either way, so both passes stay exact.
+fn inverse_std<B: Backend>(var: Tensor<B, 3>, eps: f64) -> Tensor<B, 3> {
+    let std = var.add_scalar(eps).sqrt();
+    std.ones_like() / std
 }
 
 impl<B: Backend> Forward<B> for BatchNorm<B> {

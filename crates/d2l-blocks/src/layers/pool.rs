@@ -7,6 +7,8 @@ use burn::nn::pool::{
 use burn::nn::{PaddingConfig1d, PaddingConfig2d};
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
 
 use super::check::{self, Window, batched, int_or_tuple, tuple};
 use crate::{Activation, BlockError, Forward, impl_block};
@@ -151,7 +153,7 @@ impl<B: Backend> Forward<B> for AvgPool2d {
     fn forward(&self, x: Activation<B>) -> Result<Activation<B>, BlockError> {
         let padding = pad_2d(&self.padding, self.kernel_size);
         let windows = windows_2d(self.kernel_size, self.stride, padding, [1, 1]);
-        batched::<B, 4>(x, |x| pooled(x, &windows, |x| AvgPool2d::forward(self, x)))
+        batched::<B, 4>(x, |x| pooled(x, &windows, |x| avg_pool_2d(self, x)))
     }
 
     fn repr(&self) -> String {
@@ -164,6 +166,29 @@ impl<B: Backend> Forward<B> for AvgPool2d {
     }
 }
 impl_block!(AvgPool2d);
+
+/// `AvgPool2d` as a depthwise convolution with the constant kernel `1 / (kh·kw)` wherever that
+/// is the same average: floor mode, symmetric padding, and the padding counted (or none).
+/// Average pooling's backward is a sequential loop over every plane in burn-flex (4× slower
+/// than the convolution's on LeNet's 2×2/2 pool); the convolution's gradient is the same
+/// spread of `grad / (kh·kw)`. Elsewhere, Burn's pool.
+fn avg_pool_2d<B: Backend>(pool: &AvgPool2d, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let padding = match pool.padding {
+        PaddingConfig2d::Valid => [0, 0],
+        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => {
+            [top, left]
+        }
+        _ => return AvgPool2d::forward(pool, x),
+    };
+    if pool.ceil_mode || (padding != [0, 0] && !pool.count_include_pad) {
+        return AvgPool2d::forward(pool, x);
+    }
+    let channels = x.dims()[1];
+    let [kh, kw] = pool.kernel_size;
+    let weight = Tensor::full([channels, 1, kh, kw], 1.0 / (kh * kw) as f64, &x.device());
+    let options = ConvOptions::new(pool.stride, padding, [1, 1], channels);
+    conv2d(x, weight, None, options)
+}
 
 /// An adaptive pool's window: any input of at least one element per spatial dimension fits.
 const ADAPTIVE: Window = Window {

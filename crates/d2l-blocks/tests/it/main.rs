@@ -1,7 +1,10 @@
 //! Integration tests of d2l-blocks, run once per backend by `cargo xtask test-all-backends`.
 
+mod avg_pool;
+mod batch_norm;
 mod book;
 mod module;
+mod reference;
 mod sequential;
 mod shared;
 
