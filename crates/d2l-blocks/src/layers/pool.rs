@@ -167,12 +167,16 @@ impl<B: Backend> Forward<B> for AvgPool2d {
 }
 impl_block!(AvgPool2d);
 
-/// `AvgPool2d` as a depthwise convolution with the constant kernel `1 / (kh·kw)` wherever that
-/// is the same average: floor mode, symmetric padding, and the padding counted (or none).
-/// Average pooling's backward is a sequential loop over every plane in burn-flex (4× slower
-/// than the convolution's on LeNet's 2×2/2 pool); the convolution's gradient is the same
-/// spread of `grad / (kh·kw)`. Elsewhere, Burn's pool.
+/// `AvgPool2d` on burn-flex as a depthwise convolution with the constant kernel `1 / (kh·kw)`
+/// wherever that is the same average: floor mode, symmetric padding, and the padding counted
+/// (or none). burn-flex's average-pool backward is a sequential loop over every plane; the
+/// convolution's gradient is the same spread of `grad / (kh·kw)`: LeNet's 2×2/2 pool forward +
+/// backward 7.5 → 3.2 ms (`cargo xtask bench ops`). On ndarray the convolution is slower (8.3 →
+/// 9.8 ms) and GPUs have a real pool kernel: every other backend runs Burn's pool.
 fn avg_pool_2d<B: Backend>(pool: &AvgPool2d, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    if !is_flex::<B>(&x.device()) {
+        return AvgPool2d::forward(pool, x);
+    }
     let padding = match pool.padding {
         PaddingConfig2d::Valid => [0, 0],
         PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => {
@@ -188,6 +192,12 @@ fn avg_pool_2d<B: Backend>(pool: &AvgPool2d, x: Tensor<B, 4>) -> Tensor<B, 4> {
     let weight = Tensor::full([channels, 1, kh, kw], 1.0 / (kh * kw) as f64, &x.device());
     let options = ConvOptions::new(pool.stride, padding, [1, 1], channels);
     conv2d(x, weight, None, options)
+}
+
+/// Whether `B` is burn-flex, bare or under autodiff, by Burn's own backend name.
+fn is_flex<B: Backend>(device: &B::Device) -> bool {
+    let name = B::name(device);
+    name == "flex" || name.ends_with("<flex>")
 }
 
 /// An adaptive pool's window: any input of at least one element per spatial dimension fits.

@@ -1,4 +1,5 @@
-//! `AvgPool2d` through a depthwise convolution, against Burn's `avg_pool2d`, on every backend:
+//! `AvgPool2d` (through a depthwise convolution on flex, Burn's pool elsewhere) against Burn's
+//! `avg_pool2d`, on every backend:
 //! outputs and input gradients, for the windows where the two are the same average, and the
 //! fallback where they are not (ceil mode, uncounted or asymmetric padding).
 
