@@ -88,7 +88,10 @@ macro_rules! elementwise {
 elementwise!(Relu, |_this| "ReLU()".to_owned(), |_f, x| {
     crate::tensor::relu(x)
 });
-elementwise!(Sigmoid, |_this| "Sigmoid()".to_owned());
+// flex's vectorized kernel, its backward from the saved output (`d2l_device::kernels`).
+elementwise!(Sigmoid, |_this| "Sigmoid()".to_owned(), |_f, x| {
+    d2l_device::kernels::sigmoid(x)
+});
 elementwise!(Tanh, |_this| "Tanh()".to_owned());
 elementwise!(Gelu, |_this| "GELU(approximate='none')".to_owned());
 

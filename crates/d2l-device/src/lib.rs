@@ -36,6 +36,7 @@
 pub mod backend;
 mod error;
 pub mod host;
+pub mod kernels;
 pub mod numerics;
 mod ops;
 mod probe;

@@ -236,12 +236,23 @@ fn rows(
         (false, true) => 5,
         (false, false) => 10,
     };
-    // Per backend: (Sequential, derive) medians of each round; one twin median per round.
-    let mut burn = vec![(Vec::new(), Vec::new()); kinds.len()];
+    // flex runs twice per round: with `d2l_device::kernels` (the default) and with them off
+    // (Burn's ops under the same layers), so the kernels' gain is a same-run ratio.
+    let variants: Vec<(BackendKind, bool)> = kinds
+        .iter()
+        .flat_map(|&kind| {
+            let off = (kind == BackendKind::Flex).then_some((kind, false));
+            std::iter::once((kind, true)).chain(off)
+        })
+        .collect();
+    // Per variant: (Sequential, derive) medians of each round; one twin median per round.
+    let mut burn = vec![(Vec::new(), Vec::new()); variants.len()];
     let mut torch = Vec::new();
     for _ in 0..rounds {
-        for (&kind, (seq, der)) in kinds.iter().zip(&mut burn) {
+        for (&(kind, kernels), (seq, der)) in variants.iter().zip(&mut burn) {
+            d2l_device::kernels::set_enabled(kernels);
             let (s, d) = run_on(kind, Measure { case, reps })?;
+            d2l_device::kernels::set_enabled(true);
             seq.push(s);
             der.extend(d);
         }
@@ -250,15 +261,20 @@ fn rows(
         }
     }
     let torch = (!torch.is_empty()).then(|| mid(torch));
-    for (&kind, (seq, der)) in kinds.iter().zip(burn) {
+    for (&(kind, kernels), (seq, der)) in variants.iter().zip(burn) {
         let (seq, der) = (mid(seq), (!der.is_empty()).then(|| mid(der)));
         let ratio = |a: Duration, b: Option<Duration>| {
             b.map_or("–".into(), |b| {
                 format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64())
             })
         };
+        let label = if kernels {
+            kind.to_string()
+        } else {
+            format!("{kind}, kernels off")
+        };
         println!(
-            "| {} | {kind} | {} | {} | {} | {} | {} |",
+            "| {} | {label} | {} | {} | {} | {} | {} |",
             case.key,
             ms(seq),
             der.map_or("–".into(), ms),

@@ -9,6 +9,7 @@ use burn::nn::conv::{Conv1d, Conv2d, ConvTranspose2d};
 use burn::nn::{PaddingConfig1d, PaddingConfig2d};
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
+use burn::tensor::ops::ConvOptions;
 
 use super::check::{self, Window, batched, tuple};
 use crate::{Activation, BlockError, Forward, impl_block};
@@ -162,7 +163,7 @@ impl<B: Backend> Forward<B> for Conv2d<B> {
             if shape[0] == 0 {
                 return Ok(check::empty([0, c_out, out[0], out[1]], &x.device()));
             }
-            Ok(Conv2d::forward(self, x))
+            Ok(conv2d(self, x))
         })
     }
 
@@ -183,6 +184,29 @@ impl<B: Backend> Forward<B> for Conv2d<B> {
     }
 }
 impl_block!(Conv2d<B>);
+
+/// `conv`'s forward: through `d2l_device::kernels` (flex's GEMM kernels) where the padding
+/// is the same on both sides, as in every PyTorch `Conv2d`; Burn's forward otherwise.
+fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let padding = match conv.padding {
+        PaddingConfig2d::Valid => Some([0, 0]),
+        PaddingConfig2d::Explicit(top, left, bottom, right) => {
+            (top == bottom && left == right).then_some([top, left])
+        }
+        // PyTorch's 'same' (stride 1): symmetric when the kernel's span is odd.
+        PaddingConfig2d::Same => {
+            let span = |i: usize| conv.dilation[i] * conv.kernel_size[i].saturating_sub(1);
+            let even = span(0) % 2 == 0 && span(1) % 2 == 0;
+            (conv.stride == [1, 1] && even).then(|| [span(0) / 2, span(1) / 2])
+        }
+    };
+    let Some(padding) = padding else {
+        return Conv2d::forward(conv, x);
+    };
+    let options = ConvOptions::new(conv.stride, padding, conv.dilation, conv.groups);
+    let bias = conv.bias.as_ref().map(|b| b.val());
+    d2l_device::kernels::conv2d(x, conv.weight.val(), bias, options)
+}
 
 /// `ConvTranspose2d` on `[N, C, H, W]` (or `[C, H, W]`).
 impl<B: Backend> Forward<B> for ConvTranspose2d<B> {

@@ -1,4 +1,5 @@
 //! Integration tests of d2l-device, run once per backend by `cargo xtask test-all-backends`.
 
 mod devices;
+mod kernels;
 mod probe;
