@@ -108,6 +108,8 @@ const GPU_CASES: [Case; 4] = [
 struct Measure {
     case: Case,
     reps: usize,
+    /// Whether to time the derive twin too (`--profile` leaves it out).
+    derive: bool,
 }
 
 impl BackendTask for Measure {
@@ -143,7 +145,7 @@ impl BackendTask for Measure {
                 let out = seq.forward_tensor::<4, 2>(x.clone()).expect("forward");
                 std::hint::black_box(out.into_data());
             });
-            let fixed = (!is_resnet).then(|| {
+            let fixed = (!is_resnet && self.derive).then(|| {
                 let net = DerivedLeNet::<B>::new(device);
                 median(self.reps, || {
                     std::hint::black_box(net.forward(x.clone()).into_data());
@@ -158,7 +160,7 @@ impl BackendTask for Measure {
             &x,
             &y,
         );
-        let fixed = (!is_resnet).then(|| {
+        let fixed = (!is_resnet && self.derive).then(|| {
             train(
                 DerivedLeNet::<Autodiff<B>>::new(device),
                 self.reps,
@@ -198,6 +200,22 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    // `--profile CASE`: that case's Sequential alone on the first chosen backend, 20 steps —
+    // what `perf record` wants to see.
+    if let Some(i) = args.iter().position(|a| a == "--profile") {
+        let key = args.get(i + 1).ok_or("--profile CASE")?;
+        let case = *CPU_CASES
+            .iter()
+            .chain(GPU_CASES.iter())
+            .find(|c| c.key == key)
+            .ok_or_else(|| format!("unknown case `{key}`"))?;
+        let kind = *chosen_backends(cpu_backends())?.first().ok_or("no backend")?;
+        let reps = 20;
+        let (step, _) = run_on(kind, Measure { case, reps, derive: false })?;
+        println!("{key} on {kind}: median {}", ms(step));
+        return Ok(());
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     let rounds = if quick { 1 } else { 3 };
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -251,7 +269,8 @@ fn rows(
     for _ in 0..rounds {
         for (&(kind, kernels), (seq, der)) in variants.iter().zip(&mut burn) {
             d2l_device::kernels::set_enabled(kernels);
-            let (s, d) = run_on(kind, Measure { case, reps })?;
+            let derive = true;
+            let (s, d) = run_on(kind, Measure { case, reps, derive })?;
             d2l_device::kernels::set_enabled(true);
             seq.push(s);
             der.extend(d);

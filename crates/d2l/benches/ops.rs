@@ -22,6 +22,7 @@ use burn::tensor::{Distribution, Tensor};
 use d2l_blocks::TypedForward;
 use d2l_blocks::layers::BatchNorm;
 use d2l_device::backend::{BackendTask, DeviceBackend, run_on};
+use d2l_device::kernels;
 use d2l_device::timing::median;
 
 #[path = "twin.rs"]
@@ -40,6 +41,8 @@ const BN: [usize; 4] = [8, 64, 32, 32];
 struct Op {
     key: &'static str,
     label: &'static str,
+    /// Whether `d2l_device::kernels` has this op: then a second row times it through them.
+    kernel: bool,
     twin: &'static str,
 }
 
@@ -47,71 +50,85 @@ const OPS: [Op; 14] = [
     Op {
         key: "op-sigmoid",
         label: "sigmoid [256,6,28,28]",
+        kernel: true,
         twin: "op-sigmoid",
     },
     Op {
         key: "op-sigmoid-bwd",
         label: "sigmoid forward + backward [256,6,28,28]",
+        kernel: true,
         twin: "op-sigmoid-bwd",
     },
     Op {
         key: "op-exp",
         label: "exp [256,6,28,28]",
+        kernel: true,
         twin: "op-exp",
     },
     Op {
         key: "op-add",
         label: "a + b, contiguous [1024,1024]",
+        kernel: false,
         twin: "op-add",
     },
     Op {
         key: "op-add-strided",
         label: "a + bᵀ, transposed view [1024,1024]",
+        kernel: false,
         twin: "op-add-strided",
     },
     Op {
         key: "op-add-bcast",
         label: "x + bias, broadcast [256,6,28,28] + [6,1,1]",
+        kernel: false,
         twin: "op-add-bcast",
     },
     Op {
         key: "op-avgpool-bwd",
         label: "avg-pool 2×2/2 forward + backward [256,6,28,28]",
+        kernel: false,
         twin: "op-avgpool-bwd",
     },
     Op {
         key: "op-avgpool-block-bwd",
         label: "AvgPool2d block (depthwise conv) forward + backward [256,6,28,28]",
+        kernel: false,
         twin: "op-avgpool-bwd",
     },
     Op {
         key: "op-batchnorm-textbook-bwd",
         label: "BatchNorm2d, textbook ops (before) forward + backward [8,64,32,32]",
+        kernel: false,
         twin: "op-batchnorm-bwd",
     },
     Op {
         key: "op-batchnorm-bwd",
         label: "BatchNorm2d block forward + backward [8,64,32,32]",
+        kernel: false,
         twin: "op-batchnorm-bwd",
     },
     Op {
         key: "op-conv-lenet",
         label: "conv 6→16 5×5 forward [256,6,14,14]",
+        kernel: true,
         twin: "op-conv-lenet",
     },
     Op {
         key: "op-conv-lenet-bwd",
         label: "conv 6→16 5×5 forward + backward [256,6,14,14]",
+        kernel: true,
         twin: "op-conv-lenet-bwd",
     },
     Op {
         key: "op-conv-resnet",
         label: "conv 64→64 3×3 pad 1 forward [8,64,16,16]",
+        kernel: true,
         twin: "op-conv-resnet",
     },
     Op {
         key: "op-conv-resnet-bwd",
         label: "conv 64→64 3×3 pad 1 forward + backward [8,64,16,16]",
+        kernel: true,
         twin: "op-conv-resnet-bwd",
     },
 ];
@@ -120,6 +137,8 @@ const OPS: [Op; 14] = [
 struct Measure {
     op: Op,
     reps: usize,
+    /// Through `d2l_device::kernels` (flex's own kernels) rather than Burn's op.
+    ours: bool,
 }
 
 impl BackendTask for Measure {
@@ -127,7 +146,7 @@ impl BackendTask for Measure {
 
     fn run<B: DeviceBackend>(self, device: &B::Device) -> Duration {
         B::seed(device, 0);
-        let reps = self.reps;
+        let (reps, ours) = (self.reps, self.ours);
         let random =
             |shape: [usize; 4]| Tensor::<B, 4>::random(shape, Distribution::Default, device);
         let square = || Tensor::<B, 2>::random([1024, 1024], Distribution::Default, device);
@@ -140,11 +159,13 @@ impl BackendTask for Measure {
         match self.op.key {
             "op-sigmoid" => {
                 let x = random(ACT);
-                time(Box::new(|| drop(std::hint::black_box(sigmoid(x.clone())))))
+                let f = if ours { kernels::sigmoid } else { sigmoid };
+                time(Box::new(|| drop(std::hint::black_box(f(x.clone())))))
             }
             "op-exp" => {
                 let x = random(ACT);
-                time(Box::new(|| drop(std::hint::black_box(x.clone().exp()))))
+                let f = if ours { kernels::exp } else { Tensor::exp };
+                time(Box::new(|| drop(std::hint::black_box(f(x.clone())))))
             }
             "op-add" => {
                 let (a, b) = (square(), square());
@@ -169,6 +190,7 @@ impl BackendTask for Measure {
             "op-conv-lenet" | "op-conv-resnet" => {
                 let (x, w, options) = conv_case(self.op.key);
                 let (x, w) = (random(x), random(w));
+                let conv2d = if ours { kernels::conv2d } else { conv2d };
                 time(Box::new(|| {
                     drop(std::hint::black_box(conv2d(
                         x.clone(),
@@ -181,7 +203,7 @@ impl BackendTask for Measure {
             "op-avgpool-block-bwd" | "op-batchnorm-textbook-bwd" | "op-batchnorm-bwd" => {
                 layer_backward::<B>(self.op.key, reps, device)
             }
-            _ => backward::<B>(self.op.key, reps, device),
+            _ => backward::<B>(self.op.key, ours, reps, device),
         }
     }
 }
@@ -200,7 +222,7 @@ fn conv_case(key: &str) -> ([usize; 4], [usize; 4], ConvOptions<2>) {
 
 /// Forward and backward of one op under `Autodiff` (gradients of every input), seeded with
 /// ones as PyTorch's `y.backward(torch.ones_like(y))`.
-fn backward<B: DeviceBackend>(key: &str, reps: usize, device: &B::Device) -> Duration {
+fn backward<B: DeviceBackend>(key: &str, ours: bool, reps: usize, device: &B::Device) -> Duration {
     let random = |shape: [usize; 4]| {
         Tensor::<Autodiff<B>, 4>::random(shape, Distribution::Default, device).require_grad()
     };
@@ -210,6 +232,12 @@ fn backward<B: DeviceBackend>(key: &str, reps: usize, device: &B::Device) -> Dur
     } else {
         let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
         (random(ACT), None, options)
+    };
+    type Ad<B> = Autodiff<B>;
+    let (sigmoid, conv2d): (fn(Tensor<Ad<B>, 4>) -> _, fn(_, _, _, _) -> _) = if ours {
+        (kernels::sigmoid, kernels::conv2d)
+    } else {
+        (sigmoid, conv2d)
     };
     median(reps, || {
         let y = match (key, &w) {
@@ -299,12 +327,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "---|".repeat(backends.len()),
         "---|".repeat(backends.len())
     );
-    for op in OPS {
+    let rows = OPS.iter().flat_map(|&op| {
+        let ours = op.kernel.then_some((op, true));
+        std::iter::once((op, false)).chain(ours)
+    });
+    for (op, ours) in rows {
         let mut burn = vec![Vec::new(); backends.len()];
         let mut torch = Vec::new();
         for _ in 0..rounds {
             for (&kind, times) in backends.iter().zip(&mut burn) {
-                times.push(run_on(kind, Measure { op, reps })?);
+                times.push(run_on(kind, Measure { op, reps, ours })?);
             }
             if let Some(t) = twin.as_mut() {
                 torch.push(t.time(op.twin, reps)?);
@@ -321,9 +353,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 })
             })
             .collect();
+        let label = if ours {
+            format!("{}, `d2l_device::kernels`", op.label)
+        } else {
+            op.label.to_owned()
+        };
         println!(
             "| {} | {} | {} | {} |",
-            op.label,
+            label,
             times.join(" | "),
             torch.map_or("–".into(), show),
             ratios.join(" | ")

@@ -7,7 +7,6 @@ use burn::nn::pool::{
 use burn::nn::{PaddingConfig1d, PaddingConfig2d};
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
-use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
 use super::check::{self, Window, batched, int_or_tuple, tuple};
@@ -191,7 +190,7 @@ fn avg_pool_2d<B: Backend>(pool: &AvgPool2d, x: Tensor<B, 4>) -> Tensor<B, 4> {
     let [kh, kw] = pool.kernel_size;
     let weight = Tensor::full([channels, 1, kh, kw], 1.0 / (kh * kw) as f64, &x.device());
     let options = ConvOptions::new(pool.stride, padding, [1, 1], channels);
-    conv2d(x, weight, None, options)
+    d2l_device::kernels::conv2d(x, weight, None, options)
 }
 
 /// Whether `B` is burn-flex, bare or under autodiff, by Burn's own backend name.

@@ -92,7 +92,7 @@ impl<B: CpuKernels> Backward<B, 2> for Conv2dBackward {
     }
 }
 
-/// A convolution with bias (the bias gradient is Burn's: the output gradient summed).
+/// A convolution with bias.
 #[derive(Debug)]
 struct Conv2dBiasBackward;
 
@@ -105,7 +105,8 @@ impl<B: CpuKernels> Backward<B, 3> for Conv2dBiasBackward {
         let (state, bias) = ops.state;
         if let Some(node) = node_bias {
             let x = state.x.clone();
-            grads.register::<B>(node.id, B::conv2d_bias_backward(x, bias, grad.clone()));
+            let db = <B as CpuKernels>::conv2d_bias_backward(x, bias, grad.clone());
+            grads.register::<B>(node.id, db);
         }
         let ids = [node_x, node_weight].map(|parent| parent.map(|node| node.id));
         state.backward(ids, &grad, grads);

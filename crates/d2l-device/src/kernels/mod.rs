@@ -81,6 +81,15 @@ pub trait CpuKernels: Backend {
         <Self as ModuleOps<Self>>::conv2d_x_backward(x, weight, output_grad, options)
     }
 
+    /// The gradient of [`CpuKernels::conv2d`] with respect to `bias`, given the output's.
+    fn conv2d_bias_backward(
+        x: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        <Self as ModuleOps<Self>>::conv2d_bias_backward(x, bias, output_grad)
+    }
+
     /// The gradient of [`CpuKernels::conv2d`] with respect to `weight`, given the output's.
     fn conv2d_weight_backward(
         x: FloatTensor<Self>,

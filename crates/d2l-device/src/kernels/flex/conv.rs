@@ -14,6 +14,7 @@ use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::tensor::ops::{ConvOptions, FloatTensorOps};
 use burn::tensor::{Shape, TensorMetadata};
+use rayon::prelude::*;
 
 use super::im2col::{Geometry, batch_to_columns, col2im, columns_to_batch, im2col};
 use super::{f32_values, from_values};
@@ -130,10 +131,69 @@ pub(super) fn weight_backward(
     let g = geometry(x, weight, options)?;
     let groups = options.groups;
     let shape = weight.shape();
-    let dy = output_columns(output_grad, &g, shape.as_slice()[0], groups)?;
-    let cols_t = Flex::float_swap_dims(columns(x, &g, groups)?, 1, 2);
-    let dw = Flex::float_matmul(dy, cols_t);
+    let o = shape.as_slice()[0];
+    let dy = output_columns(output_grad, &g, o, groups)?;
+    let cols = columns(x, &g, groups)?;
+    // The product's inner dimension is the whole batch's pixels while its outer ones are
+    // small (LeNet: 6 × 25 over 200 704), and a GEMM threads over its outer dimensions only:
+    // split the batch into `parts` products that run in parallel, then add them — where the
+    // outer dimensions are too small to thread over (ResNet's are not: 64 × 576 and up).
+    let (og, kg) = (o / groups, g.rows() / groups);
+    let parts = if og * kg < SPLIT_BELOW {
+        batch_parts(g.input[0])
+    } else {
+        1
+    };
+    let chunk = g.columns() / parts;
+    let dy = Flex::float_reshape(dy, Shape::new([groups, og, parts, chunk]));
+    let dy = Flex::float_permute(dy, &[0, 2, 1, 3]);
+    let cols = Flex::float_reshape(cols, Shape::new([groups, kg, parts, chunk]));
+    let cols_t = Flex::float_permute(cols, &[0, 2, 3, 1]);
+    let partial = Flex::float_matmul(dy, cols_t);
+    let dw = if parts > 1 {
+        Flex::float_sum_dim(partial, 1)
+    } else {
+        partial
+    };
     Some(Flex::float_reshape(dw, shape))
+}
+
+/// Weight gradients with fewer elements per group than this split the batch.
+const SPLIT_BELOW: usize = 1 << 13;
+
+/// How many parallel products the weight gradient's batch splits into: a divisor of the batch
+/// size, about twice the threads (flex threads a batched GEMM over its batch from 4 on).
+fn batch_parts(batch: usize) -> usize {
+    let target = (2 * rayon::current_num_threads()).max(4);
+    (1..=batch.min(target))
+        .rev()
+        .find(|p| batch % p == 0)
+        .unwrap_or(1)
+}
+
+/// The bias gradient `[O]`: the output gradient summed over the batch and pixels (each image's
+/// channel in f32, the batch in f64).
+pub(super) fn bias_backward(output_grad: &FlexTensor, o: usize) -> Option<FlexTensor> {
+    let [n, channels, h, w] = dims4(&output_grad.shape())?;
+    if channels != o {
+        return None;
+    }
+    let grad = contiguous(output_grad)?;
+    let dy = f32_values(&grad)?;
+    let pixels = h * w;
+    let sums = (0..o)
+        .into_par_iter()
+        .map(|channel| {
+            let sum: f64 = (0..n)
+                .map(|image| {
+                    let plane = &dy[(image * o + channel) * pixels..][..pixels];
+                    f64::from(plane.iter().sum::<f32>())
+                })
+                .sum();
+            sum as f32
+        })
+        .collect();
+    Some(from_values(sums, Shape::new([o])))
 }
 
 /// The input gradient `[N, C, H, W]`.
