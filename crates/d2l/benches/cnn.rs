@@ -210,9 +210,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .chain(GPU_CASES.iter())
             .find(|c| c.key == key)
             .ok_or_else(|| format!("unknown case `{key}`"))?;
-        let kind = *chosen_backends(cpu_backends())?.first().ok_or("no backend")?;
+        let kind = *chosen_backends(cpu_backends())?
+            .first()
+            .ok_or("no backend")?;
         let reps = 20;
-        let (step, _) = run_on(kind, Measure { case, reps, derive: false })?;
+        let (step, _) = run_on(
+            kind,
+            Measure {
+                case,
+                reps,
+                derive: false,
+            },
+        )?;
         println!("{key} on {kind}: median {}", ms(step));
         return Ok(());
     }

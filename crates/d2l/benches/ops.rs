@@ -327,9 +327,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "---|".repeat(backends.len()),
         "---|".repeat(backends.len())
     );
-    let rows = OPS.iter().flat_map(|&op| {
+    // `--only KEY`: that op's rows alone (for `perf record`).
+    let args: Vec<String> = std::env::args().collect();
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1));
+    let chosen = OPS.iter().filter(|op| only.is_none_or(|key| op.key == key));
+    // `--kernels`: only the rows through `d2l_device::kernels`.
+    let kernels_only = args.iter().any(|a| a == "--kernels");
+    let rows = chosen.flat_map(|&op| {
         let ours = op.kernel.then_some((op, true));
-        std::iter::once((op, false)).chain(ours)
+        let burn = (!kernels_only).then_some((op, false));
+        burn.into_iter().chain(ours)
     });
     for (op, ours) in rows {
         let mut burn = vec![Vec::new(); backends.len()];

@@ -112,7 +112,9 @@ impl CpuKernels for Flex {
         let f32_bias = bias.dtype() == DType::F32;
         conv::bias_backward(&output_grad, channels)
             .filter(|_| f32_bias)
-            .unwrap_or_else(|| <Flex as ModuleOps<Flex>>::conv2d_bias_backward(x, bias, output_grad))
+            .unwrap_or_else(|| {
+                <Flex as ModuleOps<Flex>>::conv2d_bias_backward(x, bias, output_grad)
+            })
     }
 
     fn conv2d_weight_backward(
