@@ -9,6 +9,8 @@
 //! - Pick the backend at run time: [`backend`] (`D2L_BACKEND`, cargo features `ndarray`,
 //!   `flex`, `wgpu`, `cuda`, `tch`).
 //! - Know what a backend computes: [`numerics`] (TF32 on CUDA, the tolerances it implies).
+//! - Run the book's CNNs fast on the default CPU backend: [`kernels`] (our own sigmoid, exp
+//!   and convolution kernels for flex, with their backward; Burn's ops on every other backend).
 //!
 //! Nothing here panics on a machine without a GPU or driver: GPU runtimes are probed through
 //! their driver layer, never by creating a Burn client on a device that may not exist.
