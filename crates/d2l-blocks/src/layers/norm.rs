@@ -2,6 +2,7 @@
 //! `weight` / `bias` wherever a key is used ([`path::torch_name`](crate::path::torch_name)).
 
 use burn::nn::{GroupNorm, LayerNorm};
+use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 
 use super::check::{self, py_float};
@@ -83,7 +84,7 @@ impl<B: Backend> Forward<B> for GroupNorm<B> {
                 if x.shape().num_elements() == 0 {
                     return Ok(x);
                 }
-                Ok(GroupNorm::forward(self.0, x))
+                Ok(group_norm(self.0, x))
             }
         }
         x.map(&F(self))
@@ -100,3 +101,23 @@ impl<B: Backend> Forward<B> for GroupNorm<B> {
     }
 }
 impl_block!(GroupNorm<B>);
+
+/// Burn's group norm (statistics over each group's inner axis), with the per-channel affine on
+/// operands repeated to `[N, C, 1]`: burn-flex broadcasts those fast, while Burn's `[1, C, 1, …]`
+/// falls to its per-element path (issue 25).
+fn group_norm<B: Backend, const D: usize>(norm: &GroupNorm<B>, x: Tensor<B, D>) -> Tensor<B, D> {
+    let shape = x.dims();
+    let (n, c) = (shape[0], shape[1]);
+    let inner: usize = shape[2..].iter().product();
+    let groups = norm.num_groups;
+    let x = x.reshape([n, groups, c / groups * inner]);
+    let centered = x.clone() - x.mean_dim(2);
+    let var = centered.clone().square().mean_dim(2);
+    let y = (centered / var.add_scalar(norm.epsilon).sqrt()).reshape([n, c, inner]);
+    let rows = |t: Tensor<B, 1>| t.reshape([1, c, 1]).repeat_dim(0, n);
+    let y = match (&norm.gamma, &norm.beta) {
+        (Some(gamma), Some(beta)) if norm.affine => y * rows(gamma.val()) + rows(beta.val()),
+        _ => y,
+    };
+    y.reshape(shape)
+}

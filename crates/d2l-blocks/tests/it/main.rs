@@ -3,6 +3,7 @@
 mod avg_pool;
 mod batch_norm;
 mod book;
+mod group_norm;
 mod module;
 mod reference;
 mod sequential;
