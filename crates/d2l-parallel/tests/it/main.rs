@@ -1,0 +1,17 @@
+//! Integration tests of d2l-parallel, run once per backend by `cargo xtask test-all-backends`.
+
+mod ddp;
+mod faults;
+mod sampler;
+mod threads;
+
+use burn::tensor::Tensor;
+use burn::tensor::backend::Backend;
+
+/// A tensor's values as f32.
+pub fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .expect("f32 data")
+}
