@@ -26,6 +26,7 @@ use crate::ParallelError;
 /// # Errors
 /// [`ParallelError::Config`] if `x` and `y` have different batch sizes, the batch is empty,
 /// or no device is given.
+#[allow(clippy::type_complexity)]
 pub fn split_batch<B, const D: usize, K, L>(
     x: Tensor<B, D, K>,
     y: Tensor<B, 1, L>,

@@ -9,6 +9,7 @@
 //! | 5.3–5.4 | [`layers`]  | `d2l-layers` |
 //! | 5.5     | [`io`]      | `d2l-io`     |
 //! | 5.6     | [`device`]  | `d2l-device` |
+//! | 13.5–13.6 | [`parallel`] | `d2l-parallel` |
 //!
 //! Backends are cargo features: `flex` (default), `ndarray`, `wgpu`, `cuda`, `tch`; with several
 //! compiled in, `D2L_BACKEND` picks one at run time ([`device::backend`]).
@@ -47,6 +48,7 @@ pub use d2l_blocks as blocks;
 pub use d2l_device as device;
 pub use d2l_io as io;
 pub use d2l_layers as layers;
+pub use d2l_parallel as parallel;
 pub use d2l_params as params;
 
 pub use burn;

@@ -15,7 +15,6 @@ const TICK: Duration = Duration::from_millis(5);
 #[derive(Debug)]
 struct Pending {
     op: &'static str,
-    len: usize,
     since: Instant,
 }
 
@@ -59,7 +58,6 @@ impl State {
         inner.lens[rank] = (inner.steps[rank], len);
         inner.pending[rank] = Some(Pending {
             op,
-            len,
             since: Instant::now(),
         });
     }

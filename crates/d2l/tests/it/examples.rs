@@ -24,6 +24,10 @@ mod sec5_5_exercises;
 mod sec5_5_file_io;
 #[path = "../../../../examples/sec5_6_gpus/main.rs"]
 mod sec5_6_gpus;
+#[path = "../../../../examples/sec13_5_multiple_gpus/main.rs"]
+mod sec13_5_multiple_gpus;
+#[path = "../../../../examples/sec13_6_multiple_gpus_concise/main.rs"]
+mod sec13_6_multiple_gpus_concise;
 #[path = "../../../../examples/sec7_6_and_8_6_cnns/main.rs"]
 mod sec7_6_and_8_6_cnns;
 
@@ -181,5 +185,17 @@ backend_test! {
 backend_test! {
     fn sec7_6_and_8_6_cnns_runs<B>(device) {
         sec7_6_and_8_6_cnns::Section.run::<B>(device).expect("the example runs and its assertions hold");
+    }
+}
+
+backend_test! {
+    fn sec13_5_multiple_gpus_runs<B>(device) {
+        sec13_5_multiple_gpus::Section.run::<B>(device).expect("the example runs and its assertions hold");
+    }
+}
+
+backend_test! {
+    fn sec13_6_multiple_gpus_concise_runs<B>(device) {
+        sec13_6_multiple_gpus_concise::Section.run::<B>(device).expect("the example runs and its assertions hold");
     }
 }

@@ -83,12 +83,13 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// The library crates (what users depend on).
-const LIBRARY_CRATES: [&str; 6] = [
+const LIBRARY_CRATES: [&str; 7] = [
     "d2l-blocks",
     "d2l-params",
     "d2l-layers",
     "d2l-io",
     "d2l-device",
+    "d2l-parallel",
     "d2l",
 ];
 
