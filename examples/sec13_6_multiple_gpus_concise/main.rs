@@ -123,7 +123,10 @@ impl BackendTask for Section {
                 }
                 ddp.comm().barrier(ddp.device())?;
                 if ddp.is_main() {
-                    assert!(epoch_losses.iter().all(|l| l.is_finite()), "{epoch_losses:?}");
+                    assert!(
+                        epoch_losses.iter().all(|l| l.is_finite()),
+                        "{epoch_losses:?}"
+                    );
                 }
                 net.eval();
                 let probe = Tensor::<AB<B>, 4>::from_inner(probe.clone().to_device(&device));

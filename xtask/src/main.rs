@@ -13,6 +13,7 @@ mod bench;
 mod book;
 mod fuzz;
 mod gpu;
+mod mpi;
 mod test_all_backends;
 mod torch;
 

@@ -8,13 +8,20 @@
 //! is reported *skipped* with the install hint — or *failed* if `--require` names it (CI
 //! demands wgpu, whose driver it installs). CUDA compiles without a toolkit, so the one build
 //! is also its compile check.
+//!
+//! `mpi` is a row of its own: where OpenMPI and libclang are installed the build turns on
+//! `d2l-parallel/mpi` and the `mpi::` tests (processes under `mpirun`) run once, after the
+//! backends (the backend passes skip them); elsewhere the row is *skipped* with the hint.
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Instant;
 
 /// Every backend the harness knows, in run order.
-const BACKENDS: [&str; 5] = ["ndarray", "flex", "wgpu", "cuda", "tch"];
+const BACKENDS: [&str; 6] = ["ndarray", "flex", "wgpu", "cuda", "tch", "mpi"];
+
+/// The tests of the `mpi` row (d2l-parallel's `tests/it/mpi.rs`), skipped by backend passes.
+const MPI_TESTS: &str = "mpi::";
 
 /// The test that prints `d2l-probe <backend>: …` lines (crates/d2l-device/tests/it/probe.rs).
 pub(crate) const PROBE_TEST: &str = "probe_reports_every_compiled_backend";
@@ -85,7 +92,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let options = parse_options(args)?;
     let started = Instant::now();
     let torch = crate::torch::status();
-    let features = crate::torch::test_features();
+    let mpi = crate::mpi::status();
+    let mut features = crate::torch::test_features();
+    if mpi.is_ok() {
+        features = format!("{features},{}", crate::mpi::FEATURE);
+    }
     println!("=== test-all-backends: build (features {features}) ===");
     let built = test_command(&features, &["--no-run"])
         .status()
@@ -101,6 +112,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if let Err(reason) = torch {
         probes.push(("tch".into(), Err(reason)));
     }
+    probes.push(("mpi".into(), mpi));
     let mut outcomes = Vec::new();
     let mut docs_done = false;
     for backend in &options.backends {
@@ -118,6 +130,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 backend,
                 Status::Failed("the probe did not report it".into()),
             ),
+            Some((_, Ok(()))) if backend == "mpi" => run_suite(&features, backend, false),
             Some((_, Ok(()))) => {
                 // Doc tests and example builds do not depend on the backend: run them once.
                 let outcome = run_suite(&features, backend, !docs_done);
@@ -159,6 +172,8 @@ fn skip_reason(backend: &str, reason: &str) -> String {
             "{reason}; install a Vulkan driver (CPU-only Debian/Ubuntu: apt-get install mesa-vulkan-drivers)"
         ),
         "cuda" => format!("{reason}; compile-checked"),
+        // The hint is in the reason (`crate::mpi::status`).
+        "mpi" => reason.to_string(),
         _ => reason.to_string(),
     }
 }
@@ -206,15 +221,24 @@ pub(crate) fn parse_probe(text: &str) -> Vec<(String, Result<(), String>)> {
         .collect()
 }
 
+/// The suite on `backend` (the `mpi` row: only the MPI tests, on the default CPU backend).
 fn run_suite(features: &str, backend: &str, with_docs: bool) -> Outcome {
     let started = Instant::now();
     let mut extra = vec![];
-    if !with_docs {
+    if backend == "mpi" {
+        extra.extend(["--test", "it"]);
+    } else if !with_docs {
         extra.extend(["--lib", "--bins", "--tests"]);
     }
     extra.extend(["--no-fail-fast", "--", "--color", "never"]);
+    if backend == "mpi" {
+        extra.push(MPI_TESTS);
+    } else if features.contains(crate::mpi::FEATURE) {
+        extra.extend(["--skip", MPI_TESTS]);
+    }
     let mut command = test_command(features, &extra);
-    command.env("D2L_BACKEND", backend).stdout(Stdio::piped());
+    let selected = if backend == "mpi" { "ndarray" } else { backend };
+    command.env("D2L_BACKEND", selected).stdout(Stdio::piped());
     let mut outcome = outcome(backend, Status::Failed("cargo did not start".into()));
     let mut child = match command.spawn() {
         Ok(child) => child,

@@ -45,3 +45,26 @@ pub trait Communicator<B: Backend> {
         self.rank() == 0
     }
 }
+
+/// A borrowed communicator is one: a wrapper can take `&comm` while the caller keeps it.
+impl<B: Backend, C: Communicator<B> + ?Sized> Communicator<B> for &C {
+    fn rank(&self) -> usize {
+        (**self).rank()
+    }
+
+    fn world_size(&self) -> usize {
+        (**self).world_size()
+    }
+
+    fn all_reduce_mean(&self, x: Tensor<B, 1>) -> Result<Tensor<B, 1>, ParallelError> {
+        (**self).all_reduce_mean(x)
+    }
+
+    fn broadcast(&self, x: Tensor<B, 1>, root: usize) -> Result<Tensor<B, 1>, ParallelError> {
+        (**self).broadcast(x, root)
+    }
+
+    fn barrier(&self, device: &B::Device) -> Result<(), ParallelError> {
+        (**self).barrier(device)
+    }
+}

@@ -5,6 +5,8 @@
 //!   swappable.
 //! - [`ThreadGroup`]: one peer per thread and device in one process, on burn-collective; a
 //!   failed, finished-early or late peer is an error on the others, never a hang.
+//! - `MpiComm` (feature `mpi`): across processes and machines on MPI, launched by `mpirun`;
+//!   a failed or late rank ends the job with its error.
 //! - [`DistributedDataParallel`]: replicas start from rank 0's parameters and buffers, one
 //!   bucketed all-reduce of the averaged gradients per step, buffers broadcast from rank 0
 //!   (PyTorch's `broadcast_buffers`), models that differ across ranks refused with the first
@@ -41,6 +43,8 @@
 mod comm;
 mod ddp;
 mod error;
+#[cfg(feature = "mpi")]
+mod mpi_comm;
 mod sampler;
 mod split;
 mod threads;
@@ -48,6 +52,8 @@ mod threads;
 pub use comm::Communicator;
 pub use ddp::DistributedDataParallel;
 pub use error::ParallelError;
+#[cfg(feature = "mpi")]
+pub use mpi_comm::MpiComm;
 pub use sampler::DistributedSampler;
 pub use split::split_batch;
 pub use threads::{ThreadComm, ThreadGroup};

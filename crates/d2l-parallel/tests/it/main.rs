@@ -2,6 +2,8 @@
 
 mod ddp;
 mod faults;
+#[cfg(feature = "mpi")]
+mod mpi;
 mod sampler;
 mod threads;
 

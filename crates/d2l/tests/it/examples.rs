@@ -2,6 +2,10 @@
 
 use d2l::device::backend_test;
 
+#[path = "../../../../examples/sec13_5_multiple_gpus/main.rs"]
+mod sec13_5_multiple_gpus;
+#[path = "../../../../examples/sec13_6_multiple_gpus_concise/main.rs"]
+mod sec13_6_multiple_gpus_concise;
 #[path = "../../../../examples/sec5_1_exercises/main.rs"]
 mod sec5_1_exercises;
 #[path = "../../../../examples/sec5_1_layers_and_blocks/main.rs"]
@@ -24,10 +28,6 @@ mod sec5_5_exercises;
 mod sec5_5_file_io;
 #[path = "../../../../examples/sec5_6_gpus/main.rs"]
 mod sec5_6_gpus;
-#[path = "../../../../examples/sec13_5_multiple_gpus/main.rs"]
-mod sec13_5_multiple_gpus;
-#[path = "../../../../examples/sec13_6_multiple_gpus_concise/main.rs"]
-mod sec13_6_multiple_gpus_concise;
 #[path = "../../../../examples/sec7_6_and_8_6_cnns/main.rs"]
 mod sec7_6_and_8_6_cnns;
 
