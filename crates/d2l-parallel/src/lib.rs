@@ -11,6 +11,9 @@
 //!   bucketed all-reduce of the averaged gradients per step, buffers broadcast from rank 0
 //!   (PyTorch's `broadcast_buffers`), models that differ across ranks refused with the first
 //!   differing key.
+//! - [`convert_sync_batchnorm`]: PyTorch's `SyncBatchNorm` — batch statistics over every
+//!   rank's batch, their gradients summed across ranks by a backward op of the autodiff graph
+//!   ([`SyncBackend`]), so `k` ranks normalize as one rank on the whole batch.
 //! - [`DistributedSampler`]: each epoch's indices sharded by rank, as PyTorch's.
 //! - [`split_batch`]: the book's `split_batch` (§13.5).
 //!
@@ -47,6 +50,7 @@ mod error;
 mod mpi_comm;
 mod sampler;
 mod split;
+mod sync_bn;
 mod threads;
 
 pub use comm::Communicator;
@@ -56,4 +60,5 @@ pub use error::ParallelError;
 pub use mpi_comm::MpiComm;
 pub use sampler::DistributedSampler;
 pub use split::split_batch;
+pub use sync_bn::{GroupSum, SyncBackend, SyncStats, convert_sync_batchnorm};
 pub use threads::{ThreadComm, ThreadGroup};

@@ -38,7 +38,7 @@ mod norm;
 mod pool;
 mod shape;
 
-pub use batch_norm::BatchNorm;
+pub use batch_norm::{BatchNorm, StatsReducer, StatsSync};
 pub use check::{py_float, tuple};
 pub use conv::{ConvRepr, padding_1d, padding_2d};
 pub use dropout::Dropout;

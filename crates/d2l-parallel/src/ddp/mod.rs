@@ -4,6 +4,7 @@ mod flat;
 mod manifest;
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use burn::module::AutodiffModule;
 use burn::optim::GradientsParams;
@@ -11,7 +12,7 @@ use burn::tensor::backend::AutodiffBackend;
 use d2l_blocks::Block;
 use d2l_params::Parameters;
 
-use crate::{Communicator, ParallelError};
+use crate::{Communicator, GroupSum, ParallelError, SyncBackend};
 use flat::{Select, gather, gather_grads, scatter, scatter_grads};
 
 /// PyTorch's `DistributedDataParallel` for a model trained on `B` (an autodiff backend), over
@@ -32,7 +33,7 @@ use flat::{Select, gather, gather_grads, scatter, scatter_grads};
 /// model's keys are plain PyTorch keys, no `module.` prefix.
 #[derive(Debug)]
 pub struct DistributedDataParallel<B: AutodiffBackend, C: Communicator<B::InnerBackend>> {
-    comm: C,
+    comm: Arc<C>,
     device: burn::tensor::Device<B::InnerBackend>,
     backend: PhantomData<B>,
 }
@@ -62,7 +63,7 @@ impl<B: AutodiffBackend, C: Communicator<B::InnerBackend>> DistributedDataParall
             .collect();
         manifest::check_same(&comm, &manifest, &device)?;
         let ddp = Self {
-            comm,
+            comm: Arc::new(comm),
             device,
             backend: PhantomData,
         };
@@ -91,6 +92,19 @@ impl<B: AutodiffBackend, C: Communicator<B::InnerBackend>> DistributedDataParall
     /// The communicator, for the caller's own collective steps (a loss averaged for printing).
     pub fn comm(&self) -> &C {
         &self.comm
+    }
+
+    /// `model` with every batch norm computing its training statistics over the whole group
+    /// (PyTorch's `SyncBatchNorm`; see [`convert_sync_batchnorm`](crate::convert_sync_batchnorm)).
+    ///
+    /// # Errors
+    /// [`ParallelError::Uninitialized`] for a lazy batch norm that has not seen an input.
+    pub fn convert_sync_batchnorm<M: Block<B>>(&self, model: M) -> Result<M, ParallelError>
+    where
+        B: SyncBackend,
+        C: Send + Sync + 'static,
+    {
+        crate::convert_sync_batchnorm(model, GroupSum::new(self.comm.clone()))
     }
 
     /// The device of the communication buffers (the replica's device, on the inner backend).

@@ -16,11 +16,11 @@ use d2l_layers::models::{LeNetConfig, init_cnn};
 use d2l_parallel::{Communicator, DistributedDataParallel, ParallelError, ThreadGroup};
 use d2l_params::{Parameters, Strict, load_state_dict};
 
-type State = BTreeMap<String, TensorData>;
-const BATCH: usize = 8;
+pub(crate) type State = BTreeMap<String, TensorData>;
+pub(crate) const BATCH: usize = 8;
 
 /// The book's LeNet with `classes` outputs, materialized and Xavier-initialized (random).
-fn lenet<B: Backend>(classes: usize, device: &B::Device) -> Sequential<B> {
+pub(crate) fn lenet<B: Backend>(classes: usize, device: &B::Device) -> Sequential<B> {
     let mut net = LeNetConfig::new(classes).init::<B>(device);
     net.forward_tensor::<4, 2>(Tensor::zeros([1, 1, 28, 28], device))
         .expect("materialize");
@@ -29,7 +29,7 @@ fn lenet<B: Backend>(classes: usize, device: &B::Device) -> Sequential<B> {
 }
 
 /// A fixed batch: images from a formula, labels `i % 10`.
-fn batch<B: Backend>(
+pub(crate) fn batch<B: Backend>(
     device: &B::Device,
     rows: std::ops::Range<usize>,
 ) -> (Tensor<B, 4>, Tensor<B, 1, Int>) {
@@ -45,7 +45,7 @@ fn batch<B: Backend>(
     )
 }
 
-fn state<B: Backend, M: Parameters<B>>(net: &M) -> State {
+pub(crate) fn state<B: Backend, M: Parameters<B>>(net: &M) -> State {
     net.state_dict()
         .iter()
         .map(|v| (v.key().to_owned(), v.data()))
@@ -133,7 +133,7 @@ fn assert_states(actual: &State, expected: &State, tol: Tolerance, what: &str) {
 }
 
 /// `|a − b| ≤ rel · max|b|` per tensor (widened on TF32 backends as `numerics` derives).
-fn assert_relative(
+pub(crate) fn assert_relative(
     actual: &State,
     expected: &State,
     rel: f64,

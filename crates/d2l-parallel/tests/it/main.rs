@@ -4,7 +4,9 @@ mod ddp;
 mod faults;
 #[cfg(feature = "mpi")]
 mod mpi;
+mod resume;
 mod sampler;
+mod sync_bn;
 mod threads;
 
 use burn::tensor::Tensor;

@@ -4,6 +4,10 @@ use burn::module::{Module, Param};
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 
+mod sync;
+
+pub use sync::{StatsReducer, StatsSync};
+
 use super::check::{self, py_float};
 use crate::mode::Mode;
 use crate::{Activation, BlockError, Buffer, Forward, impl_block, tensor};
@@ -59,6 +63,7 @@ pub struct BatchNorm<B: Backend> {
     /// 1 for `BatchNorm1d`, 2 for `BatchNorm2d`.
     spatial: usize,
     training: Mode<B>,
+    sync: StatsSync<B>,
 }
 
 impl<B: Backend> BatchNorm<B> {
@@ -85,6 +90,7 @@ impl<B: Backend> BatchNorm<B> {
             momentum: 0.1,
             spatial,
             training: Mode::unset(),
+            sync: StatsSync::none(),
         }
     }
 
@@ -120,6 +126,19 @@ impl<B: Backend> BatchNorm<B> {
         self.momentum
     }
 
+    /// Training statistics over every replica of a data-parallel group (`Some`), PyTorch's
+    /// `SyncBatchNorm`, or over this replica's batch (`None`, the default). The module then
+    /// prints as `SyncBatchNorm`; its state (keys, shapes) is a `BatchNorm`'s, so checkpoints
+    /// move between the two. Evaluation uses the running statistics either way.
+    pub fn set_sync(&mut self, reducer: Option<std::sync::Arc<dyn StatsReducer<B>>>) {
+        self.sync = StatsSync::new(reducer);
+    }
+
+    /// Whether training statistics are the group's ([`set_sync`](Self::set_sync)).
+    pub fn is_sync(&self) -> bool {
+        self.sync.get().is_some()
+    }
+
     /// Normalizes `x`, viewed as `[N, C, L]`, with batch statistics (updating the running
     /// ones) or with the running ones.
     ///
@@ -129,7 +148,7 @@ impl<B: Backend> BatchNorm<B> {
     /// `[1, C, 1]` one, and neither does autodiff's backward of a reduction over an outer axis.
     /// The output is PyTorch's CPU formulation, `x · α + β` per channel with
     /// `α = γ / √(σ² + ε)`; the values equal the textbook order's to float rounding.
-    fn normalize(&self, x: Tensor<B, 3>, training: bool) -> Tensor<B, 3> {
+    fn normalize(&self, x: Tensor<B, 3>, training: bool) -> Result<Tensor<B, 3>, BlockError> {
         let [n, c, l] = x.dims();
         let rows = |t: Tensor<B, 3>| t.repeat_dim(0, n);
         let weight = self.weight.val().reshape([1, c, 1]);
@@ -138,12 +157,26 @@ impl<B: Backend> BatchNorm<B> {
             let mean = self.running_mean.value().reshape([1, c, 1]);
             let scale = inverse_std(self.running_var.value().reshape([1, c, 1]), self.eps) * weight;
             let shift = bias - mean * scale.clone();
-            return x * rows(scale) + rows(shift);
+            return Ok(x * rows(scale) + rows(shift));
         }
-        let count = n * l;
-        let mean = x.clone().mean_dim(2).mean_dim(0);
-        let centered = x - rows(mean.clone());
-        let var = centered.clone().square().mean_dim(2).mean_dim(0);
+        let (mean, var, centered, count) = match self.sync.get() {
+            Some(reducer) => {
+                let stats = sync::group_stats(x, reducer)?;
+                if stats.count <= 1 {
+                    return Err(BlockError::SingleValue {
+                        path: String::new(),
+                        actual: vec![n, c, l],
+                    });
+                }
+                (stats.mean, stats.var, stats.centered, stats.count)
+            }
+            None => {
+                let mean = x.clone().mean_dim(2).mean_dim(0);
+                let centered = x - rows(mean.clone());
+                let var = centered.clone().square().mean_dim(2).mean_dim(0);
+                (mean, var, centered, n * l)
+            }
+        };
         let m = self.momentum;
         let unbiased = count as f64 / (count - 1) as f64;
         let batch_mean = mean.detach().reshape([c]);
@@ -155,7 +188,7 @@ impl<B: Backend> BatchNorm<B> {
         self.num_batches_tracked
             .set(self.num_batches_tracked.value().add_scalar(1.0));
         let scale = inverse_std(var, self.eps) * weight;
-        centered * rows(scale) + rows(bias)
+        Ok(centered * rows(scale) + rows(bias))
     }
 }
 
@@ -184,14 +217,15 @@ impl<B: Backend> Forward<B> for BatchNorm<B> {
         let training = self.training.resolve(&x.device());
         let (n, c) = (shape[0], shape[1]);
         let l: usize = shape[2..].iter().product();
-        if training && n * l == 1 {
+        let sync = training && self.is_sync();
+        if training && !sync && n * l == 1 {
             // PyTorch's "Expected more than 1 value per channel when training".
             return Err(BlockError::SingleValue {
                 path: String::new(),
                 actual: shape,
             });
         }
-        if n * c * l == 0 {
+        if n * c * l == 0 && !sync {
             // PyTorch counts an empty training batch and leaves the statistics alone.
             if training {
                 let tracked = self.num_batches_tracked.value();
@@ -200,7 +234,7 @@ impl<B: Backend> Forward<B> for BatchNorm<B> {
             return Ok(x);
         }
         let x3 = Tensor::<B, 3>::from_primitive(tensor::reshape(x.into_primitive(), &[n, c, l]));
-        let y = self.normalize(x3, training);
+        let y = self.normalize(x3, training)?;
         Ok(Activation::from_primitive(tensor::reshape(
             y.into_primitive(),
             &shape,
@@ -217,8 +251,12 @@ impl<B: Backend> Forward<B> for BatchNorm<B> {
 
     fn repr(&self) -> String {
         format!(
-            "BatchNorm{}d({}, eps={}, momentum={}, affine=True, track_running_stats=True)",
-            self.spatial,
+            "{}({}, eps={}, momentum={}, affine=True, track_running_stats=True)",
+            if self.is_sync() {
+                "SyncBatchNorm".to_string()
+            } else {
+                format!("BatchNorm{}d", self.spatial)
+            },
             self.num_features(),
             py_float(self.eps),
             py_float(self.momentum)
