@@ -1,7 +1,9 @@
 //! Integration tests of d2l-parallel, run once per backend by `cargo xtask test-all-backends`.
 
 mod ddp;
+mod ddp_pytorch;
 mod faults;
+mod group_sum;
 #[cfg(feature = "mpi")]
 mod mpi;
 mod resume;
