@@ -10,11 +10,12 @@
 //! | `cnn`     | LeNet and ResNet-18 (§7.6, §8.6): eval forward and SGD step vs PyTorch | `d2l/benches/cnn.rs` |
 //! | `ops`     | where flex loses: sigmoid, exp, strided adds, avg-pool and conv backward vs PyTorch | `d2l/benches/ops.rs` |
 //! | `params`  | D2L §5.2 at scale: parameter walks over 1 000 and 10 000 tensors     | `d2l-params/benches/params.rs`  |
+//! | `ddp`     | D2L §13.5–§13.6: LeNet on 1, 2, 4 processes (mpirun) vs PyTorch's DDP (torchrun); all-reduce vs `MPI_Allreduce` | `d2l-parallel/benches/ddp/` |
 //!
 //! Extra arguments are passed to the benchmark program; results go to stdout and `target/bench/`.
 
 /// `(name, package, bench target, features)` of every benchmark.
-const BENCHES: [(&str, &str, &str, &str); 8] = [
+const BENCHES: [(&str, &str, &str, &str); 9] = [
     ("train", "d2l", "train", "ndarray,flex,wgpu,cuda"),
     ("cnn", "d2l", "cnn", "ndarray,flex,wgpu,cuda"),
     ("ops", "d2l", "ops", "ndarray,flex,wgpu,cuda"),
@@ -43,6 +44,8 @@ const BENCHES: [(&str, &str, &str, &str); 8] = [
         "blocks",
         "d2l-device/ndarray,d2l-device/flex,d2l-device/wgpu,d2l-device/cuda",
     ),
+    // Runs under `mpirun` and `torchrun` (its own PyTorch twin): no backend columns.
+    ("ddp", "d2l-parallel", "ddp", "mpi"),
 ];
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
@@ -55,6 +58,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     };
     // The `tch` backend joins where torch 2.9.0 is installed (its column in `train` and `cnn`).
     let features = match crate::torch::status() {
+        Ok(()) if package == "d2l-parallel" => features.to_owned(),
         Ok(()) if features.starts_with("d2l-device/") => format!("{features},d2l-device/tch"),
         Ok(()) => format!("{features},tch"),
         Err(reason) => {

@@ -62,6 +62,7 @@ pub mod path;
 mod sequential;
 mod session;
 mod shared;
+mod stateless;
 pub mod tensor;
 pub mod trace;
 mod typed;

@@ -39,11 +39,8 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use burn::module::{
-    AutodiffModule, Content, Devices, EmptyRecord, HasAutodiffModule, Module, ModuleDisplay,
-    ModuleDisplayDefault, ModuleMapper, ModuleVisitor,
-};
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::module::{Content, ModuleDisplay, ModuleDisplayDefault};
+use burn::tensor::backend::Backend;
 
 use crate::Forward;
 
@@ -127,52 +124,8 @@ impl<B: Backend> fmt::Display for Mode<B> {
     }
 }
 
-impl<B: Backend> Module<B> for Mode<B> {
-    type Record = EmptyRecord;
-
-    fn collect_devices(&self, devices: Devices<B>) -> Devices<B> {
-        devices
-    }
-
-    fn fork(self, _: &B::Device) -> Self {
-        self
-    }
-
-    fn to_device(self, _: &B::Device) -> Self {
-        self
-    }
-
-    fn visit<V: ModuleVisitor<B>>(&self, _: &mut V) {}
-
-    fn map<M: ModuleMapper<B>>(self, _: &mut M) -> Self {
-        self
-    }
-
-    fn load_record(self, _: Self::Record) -> Self {
-        self
-    }
-
-    fn into_record(self) -> Self::Record {
-        EmptyRecord
-    }
-}
-
-impl<B: AutodiffBackend> AutodiffModule<B> for Mode<B> {
-    type InnerModule = Mode<B::InnerBackend>;
-
-    /// Unset: the validation twin evaluates on its backend without autodiff.
-    fn valid(&self) -> Self::InnerModule {
-        Mode::unset()
-    }
-
-    fn from_inner(_: Self::InnerModule) -> Self {
-        Self::unset()
-    }
-}
-
-impl<B: AutodiffBackend> HasAutodiffModule<B> for Mode<B::InnerBackend> {
-    type TrainModule = Mode<B>;
-}
+// The validation twin's modes are unset: it evaluates on its backend without autodiff.
+crate::stateless::stateless_module!(Mode, unset);
 
 impl<B: Backend> ModuleDisplayDefault for Mode<B> {
     fn content(&self, content: Content) -> Option<Content> {

@@ -133,11 +133,14 @@ impl MpiComm {
     }
 }
 
+/// `x`'s values on the host as f32, moved out of the read-back buffer (converted only if the
+/// backend's float is another type).
 fn host<B: Backend>(x: Tensor<B, 1>) -> Vec<f32> {
-    x.into_data()
-        .convert::<f32>()
-        .to_vec::<f32>()
-        .unwrap_or_default()
+    let data = x.into_data();
+    match data.dtype {
+        burn::tensor::DType::F32 => data.into_vec::<f32>().unwrap_or_default(),
+        _ => data.convert::<f32>().into_vec::<f32>().unwrap_or_default(),
+    }
 }
 
 impl<B: Backend> Communicator<B> for MpiComm {
@@ -160,8 +163,8 @@ impl<B: Backend> Communicator<B> for MpiComm {
                 .all_reduce_into(&mine[..], &mut sum[..], SystemOperation::sum())
         });
         let world = MpiComm::world_size(self) as f32;
-        let mean: Vec<f32> = sum.into_iter().map(|s| s / world).collect();
-        Ok(Tensor::from_data(TensorData::new(mean, [len]), &device))
+        sum.iter_mut().for_each(|s| *s /= world);
+        Ok(Tensor::from_data(TensorData::new(sum, [len]), &device))
     }
 
     fn broadcast(&self, x: Tensor<B, 1>, root: usize) -> Result<Tensor<B, 1>, ParallelError> {

@@ -4,12 +4,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use burn::module::{
-    AutodiffModule, Content, Devices, EmptyRecord, HasAutodiffModule, Module, ModuleDisplay,
-    ModuleDisplayDefault, ModuleMapper, ModuleVisitor,
-};
+use burn::module::{Content, ModuleDisplay, ModuleDisplayDefault};
 use burn::tensor::Tensor;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 
 use crate::BlockError;
 
@@ -68,52 +65,8 @@ impl<B: Backend> fmt::Debug for StatsSync<B> {
     }
 }
 
-impl<B: Backend> Module<B> for StatsSync<B> {
-    type Record = EmptyRecord;
-
-    fn collect_devices(&self, devices: Devices<B>) -> Devices<B> {
-        devices
-    }
-
-    fn fork(self, _: &B::Device) -> Self {
-        self
-    }
-
-    fn to_device(self, _: &B::Device) -> Self {
-        self
-    }
-
-    fn visit<V: ModuleVisitor<B>>(&self, _: &mut V) {}
-
-    fn map<M: ModuleMapper<B>>(self, _: &mut M) -> Self {
-        self
-    }
-
-    fn load_record(self, _: Self::Record) -> Self {
-        self
-    }
-
-    fn into_record(self) -> Self::Record {
-        EmptyRecord
-    }
-}
-
-impl<B: AutodiffBackend> AutodiffModule<B> for StatsSync<B> {
-    type InnerModule = StatsSync<B::InnerBackend>;
-
-    /// None: the validation twin evaluates with the running statistics.
-    fn valid(&self) -> Self::InnerModule {
-        StatsSync::none()
-    }
-
-    fn from_inner(_: Self::InnerModule) -> Self {
-        Self::none()
-    }
-}
-
-impl<B: AutodiffBackend> HasAutodiffModule<B> for StatsSync<B::InnerBackend> {
-    type TrainModule = StatsSync<B>;
-}
+// None in the validation twin: it evaluates with the running statistics.
+crate::stateless::stateless_module!(StatsSync, none);
 
 impl<B: Backend> ModuleDisplayDefault for StatsSync<B> {
     fn content(&self, content: Content) -> Option<Content> {
