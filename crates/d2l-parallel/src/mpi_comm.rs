@@ -1,6 +1,7 @@
 //! [`MpiComm`]: the [`Communicator`] across processes and machines, on MPI (OpenMPI from
 //! Debian through the `mpi` crate), launched with `mpirun`.
 
+use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -21,17 +22,22 @@ use crate::{Communicator, ParallelError};
 /// collective step that waits longer than the timeout prints [`ParallelError::Timeout`] and
 /// exits, and `mpirun` then stops the others. A rank killed by a signal is reported by
 /// `mpirun`, which stops the rest.
+///
+/// Clones share the job (MPI is finalized when the last one is dropped), and a clone can move
+/// into a module: `SyncBatchNorm` over processes holds one
+/// (`GroupSum::new(Arc::new(comm.clone()))`). Collectives are called from the thread that
+/// initialized MPI, as MPI's default thread level requires.
+#[derive(Clone)]
 pub struct MpiComm {
-    _universe: Universe,
-    world: SimpleCommunicator,
+    _universe: Arc<Universe>,
     timeout: Duration,
 }
 
 impl std::fmt::Debug for MpiComm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MpiComm")
-            .field("rank", &self.world.rank())
-            .field("world_size", &self.world.size())
+            .field("rank", &self.rank())
+            .field("world_size", &self.world_size())
             .finish()
     }
 }
@@ -46,22 +52,26 @@ impl MpiComm {
             rank: 0,
             message: "MPI is initialized already (one MpiComm per process)".into(),
         })?;
-        let world = universe.world();
         Ok(Self {
-            _universe: universe,
-            world,
+            _universe: Arc::new(universe),
             timeout: crate::ThreadGroup::DEFAULT_TIMEOUT,
         })
     }
 
+    /// `MPI_COMM_WORLD` (a handle to the predefined communicator: nothing to free; not held,
+    /// so that the communicator is `Send` and `Sync`).
+    fn world(&self) -> SimpleCommunicator {
+        SimpleCommunicator::world()
+    }
+
     /// This process's rank (also [`Communicator::rank`]).
     pub fn rank(&self) -> usize {
-        usize::try_from(self.world.rank()).unwrap_or(0)
+        usize::try_from(self.world().rank()).unwrap_or(0)
     }
 
     /// How many processes the job has (also [`Communicator::world_size`]).
     pub fn world_size(&self) -> usize {
-        usize::try_from(self.world.size()).unwrap_or(1)
+        usize::try_from(self.world().size()).unwrap_or(1)
     }
 
     /// The same communicator with another limit on one collective step's wait.
@@ -81,7 +91,7 @@ impl MpiComm {
             Err(_) => "panicked".to_owned(),
         };
         eprintln!("{}", ParallelError::PeerFailed { rank, reason });
-        self.world.abort(1)
+        self.world().abort(1)
     }
 
     /// Runs one blocking MPI call under the watchdog: past the timeout, the process prints
@@ -116,7 +126,7 @@ impl MpiComm {
         let mine = [len as i64, -(len as i64)];
         let mut max = [0i64; 2];
         self.step(op, || {
-            self.world
+            self.world()
                 .all_reduce_into(&mine[..], &mut max[..], SystemOperation::max())
         });
         let (largest, smallest) = (max[0] as usize, (-max[1]) as usize);
@@ -159,7 +169,7 @@ impl<B: Backend> Communicator<B> for MpiComm {
         let mine = host(x);
         let mut sum = vec![0f32; len];
         self.step("all_reduce_mean", || {
-            self.world
+            self.world()
                 .all_reduce_into(&mine[..], &mut sum[..], SystemOperation::sum())
         });
         let world = MpiComm::world_size(self) as f32;
@@ -180,7 +190,7 @@ impl<B: Backend> Communicator<B> for MpiComm {
         self.same_length("broadcast", len)?;
         let mut buffer = host(x);
         self.step("broadcast", || {
-            self.world
+            self.world()
                 .process_at_rank(root)
                 .broadcast_into(&mut buffer[..])
         });
@@ -188,7 +198,7 @@ impl<B: Backend> Communicator<B> for MpiComm {
     }
 
     fn barrier(&self, _device: &B::Device) -> Result<(), ParallelError> {
-        self.step("barrier", || self.world.barrier());
+        self.step("barrier", || self.world().barrier());
         Ok(())
     }
 }

@@ -57,6 +57,13 @@ fn two_and_four_processes_equal_one() {
 }
 
 #[test]
+fn sync_batch_norm_across_two_processes_equals_one() {
+    let (ok, text, _) = mpirun(2, "syncbn", Duration::from_secs(120));
+    assert!(ok, "{text}");
+    assert!(text.contains("syncbn ok: world 2"), "{text}");
+}
+
+#[test]
 fn a_failing_rank_ends_the_job_with_its_error() {
     let cases = [
         ("error", "rank 1 failed: disk full"),

@@ -7,6 +7,10 @@
 //!   the first step; the job must end, never hang.
 //! - `late`: rank 1 arrives after the timeout; rank 0 reports the timeout and the job ends.
 //! - `mismatch`: rank 1 builds another model; every rank refuses it at start-up.
+//! - `syncbn`: `SyncBatchNorm` across the processes equals one process on the whole batch
+//!   (`sync_bn.rs`).
+
+mod sync_bn;
 
 use std::time::Duration;
 
@@ -62,6 +66,9 @@ fn train(
 }
 
 fn scenario(comm: &MpiComm, which: &str) -> Result<String, Error> {
+    if which == "syncbn" {
+        return sync_bn::run(comm);
+    }
     let (rank, world) = (comm.rank(), comm.world_size());
     let classes = if which == "mismatch" && rank == 1 {
         9
