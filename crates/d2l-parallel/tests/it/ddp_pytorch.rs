@@ -99,9 +99,11 @@ fn rows<B: Backend>(
     (x.select(0, index.clone()), labels.select(0, index))
 }
 
-/// On the default CPU backend (flex), in every row of the suite: the DDP code is generic over
-/// the backend and runs on every backend in `ddp.rs` (LeNet); this model is 18 layers deep at
-/// 32×32, which ndarray's convolutions take minutes over and lavapipe longer.
+/// On the default CPU backend (flex), in the flex row of `cargo xtask test-all-backends` (the
+/// other rows skip it): the DDP code is generic over the backend and runs on every backend in
+/// `ddp.rs` (LeNet); this model is 18 layers deep at 32×32, which ndarray's convolutions take
+/// minutes over, and on the wgpu row its flex thread group once hung in burn-collective beside
+/// the row's wgpu groups.
 #[test]
 fn resnet18_under_ddp_ends_where_pytorchs_ddp_ends() {
     check::<Flex>(&Default::default());
