@@ -11,25 +11,19 @@ split over the ranks, SGD steps; rank 0 prints `step_ms=<median>` after two warm
 """
 
 import argparse
+import os
 import statistics
+import sys
 import time
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-
-def lenet():
-    """The book's LeNet (§7.6), twin of `d2l_layers::models::lenet`."""
-    return nn.Sequential(
-        nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.Sigmoid(),
-        nn.AvgPool2d(kernel_size=2, stride=2),
-        nn.Conv2d(6, 16, kernel_size=5), nn.Sigmoid(),
-        nn.AvgPool2d(kernel_size=2, stride=2), nn.Flatten(),
-        nn.Linear(400, 120), nn.Sigmoid(), nn.Linear(120, 84), nn.Sigmoid(),
-        nn.Linear(84, 10))
+# The book's LeNet, as the other benchmarks' twin (`bench/train_twin.py`) builds it.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "bench"))
+from train_twin import lenet  # noqa: E402
 
 
 def timed(f, steps):

@@ -48,13 +48,12 @@ fn batch(rows: std::ops::Range<usize>) -> (Tensor<B, 4>, Tensor<B, 1, Int>) {
     )
 }
 
-/// Three SGD steps on `rows`, gradients through `sync`.
+/// Three SGD steps on the batch `(x, y)`, gradients through `sync`.
 fn train(
     mut net: Sequential<B>,
-    rows: std::ops::Range<usize>,
+    (x, y): (Tensor<B, 4>, Tensor<B, 1, Int>),
     sync: impl Fn(&Sequential<B>, GradientsParams) -> Result<GradientsParams, Error>,
 ) -> Result<Sequential<B>, Error> {
-    let (x, y) = batch(rows);
     let loss_fn = CrossEntropyLossConfig::new().init(&Default::default());
     let mut sgd = SgdConfig::new().init();
     for _ in 0..3 {
@@ -78,23 +77,27 @@ fn scenario(comm: &MpiComm, which: &str) -> Result<String, Error> {
     let (ddp, net) = DistributedDataParallel::new(comm, lenet(classes)?)?;
     let initial = net.clone();
     let shard = BATCH / world;
-    let net = train(net, rank * shard..(rank + 1) * shard, |net, grads| {
-        if rank == 1 {
-            match which {
-                "error" => return Err("disk full".into()),
-                "panic" => panic!("out of memory"),
-                "late" => std::thread::sleep(Duration::from_secs(4)),
-                "kill" => {
-                    let pid = std::process::id().to_string();
-                    std::process::Command::new("kill")
-                        .args(["-9", &pid])
-                        .status()?;
+    let net = train(
+        net,
+        batch(rank * shard..(rank + 1) * shard),
+        |net, grads| {
+            if rank == 1 {
+                match which {
+                    "error" => return Err("disk full".into()),
+                    "panic" => panic!("out of memory"),
+                    "late" => std::thread::sleep(Duration::from_secs(4)),
+                    "kill" => {
+                        let pid = std::process::id().to_string();
+                        std::process::Command::new("kill")
+                            .args(["-9", &pid])
+                            .status()?;
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
-        }
-        Ok(ddp.average_gradients(net, grads)?)
-    })?;
+            Ok(ddp.average_gradients(net, grads)?)
+        },
+    )?;
     if rank != 0 {
         return Ok(String::new());
     }
@@ -104,7 +107,7 @@ fn scenario(comm: &MpiComm, which: &str) -> Result<String, Error> {
         .map(|v| (v.key().to_owned(), v.data()))
         .collect();
     load_state_dict(&mut single, &state, Strict::Yes)?;
-    let single = train(single, 0..BATCH, |_, g| Ok(g))?;
+    let single = train(single, batch(0..BATCH), |_, g| Ok(g))?;
     let mut worst = 0f64;
     for (a, b) in net.state_dict().iter().zip(single.state_dict().iter()) {
         let (a, b) = (a.data().to_vec::<f32>()?, b.data().to_vec::<f32>()?);

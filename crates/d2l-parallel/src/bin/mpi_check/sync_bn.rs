@@ -1,21 +1,19 @@
 //! The `syncbn` scenario: `SyncBatchNorm` across processes — every rank trains a small CNN
 //! with batch norms on its shard, with statistics over the whole job; rank 0 checks the
-//! result against one process on the whole batch.
+//! result against one process on the whole batch (the same three SGD steps as `main.rs`).
 
 use std::sync::Arc;
 
 use burn::backend::{Autodiff, NdArray};
 use burn::nn::conv::Conv2dConfig;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{LinearConfig, PaddingConfig2d, Relu};
-use burn::optim::{GradientsParams, Optimizer, SgdConfig};
 use burn::tensor::{Int, Tensor, TensorData};
 use d2l_blocks::Sequential;
 use d2l_blocks::layers::{BatchNorm, Flatten};
 use d2l_parallel::{DistributedDataParallel, GroupSum, MpiComm, convert_sync_batchnorm};
 use d2l_params::{Parameters, Strict, load_state_dict};
 
-use crate::Error;
+use crate::{Error, train};
 
 type B = Autodiff<NdArray>;
 const BATCH: usize = 8;
@@ -52,23 +50,6 @@ fn batch(rows: std::ops::Range<usize>) -> (Tensor<B, 4>, Tensor<B, 1, Int>) {
     )
 }
 
-/// Three SGD steps on `rows`, gradients through `sync`.
-fn train(
-    mut net: Sequential<B>,
-    rows: std::ops::Range<usize>,
-    sync: impl Fn(&Sequential<B>, GradientsParams) -> Result<GradientsParams, Error>,
-) -> Result<Sequential<B>, Error> {
-    let (x, y) = batch(rows);
-    let loss_fn = CrossEntropyLossConfig::new().init(&Default::default());
-    let mut sgd = SgdConfig::new().init();
-    for _ in 0..3 {
-        let loss = loss_fn.forward(net.forward_tensor::<4, 2>(x.clone())?, y.clone());
-        let grads = sync(&net, GradientsParams::from_grads(loss.backward(), &net))?;
-        net = sgd.step(0.1, net, grads);
-    }
-    Ok(net)
-}
-
 fn state(net: &Sequential<B>) -> std::collections::BTreeMap<String, TensorData> {
     (net.state_dict().iter())
         .map(|v| (v.key().to_owned(), v.data()))
@@ -86,15 +67,17 @@ pub fn run(comm: &MpiComm) -> Result<String, Error> {
         return Err(format!("not converted: {net}").into());
     }
     let shard = BATCH / world;
-    let net = train(net, rank * shard..(rank + 1) * shard, |net, grads| {
-        Ok(ddp.average_gradients(net, grads)?)
-    })?;
+    let net = train(
+        net,
+        batch(rank * shard..(rank + 1) * shard),
+        |net, grads| Ok(ddp.average_gradients(net, grads)?),
+    )?;
     if rank != 0 {
         return Ok(String::new());
     }
     let mut single = small_cnn();
     load_state_dict(&mut single, &initial, Strict::Yes)?;
-    let single = train(single, 0..BATCH, |_, g| Ok(g))?;
+    let single = train(single, batch(0..BATCH), |_, g| Ok(g))?;
     let (ours, theirs) = (state(&net), state(&single));
     let mut worst = 0f64;
     for (key, b) in &theirs {
