@@ -12,7 +12,7 @@ use burn::tensor::module::{avg_pool2d, conv2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Distribution, ElementConversion, Int, Tensor, TensorData};
 
-use d2l::device::backend::{BackendTask, DeviceBackend};
+use d2l::device::backend::DeviceBackend;
 use d2l::device::try_all_gpus;
 use d2l::parallel::split_batch;
 use d2l::print::torch_repr;
@@ -103,127 +103,120 @@ fn train_batch<B: AutodiffBackend>(
     Ok(total / n)
 }
 
+d2l::main!(section);
+
 /// The cells, generic over the backend.
-pub struct Section;
+pub fn section<B: DeviceBackend>(device: &B::Device) -> d2l::Result {
+    type AB<B> = Autodiff<B>;
+    println!(
+        "## 13.5 Training on multiple GPUs, from scratch — backend: {}",
+        B::KIND
+    );
+    d2l::cell("run"); // ANCHOR: run
+    let gpus = try_all_gpus::<B>();
+    println!("devices found: {}", gpus.len());
+    // Two devices: two GPUs where there are, else this device twice.
+    let devices: Vec<B::Device> = if gpus.len() >= 2 {
+        gpus[..2].to_vec()
+    } else {
+        vec![device.clone(); 2]
+    };
 
-impl BackendTask for Section {
-    type Output = d2l::Result;
-
-    fn run<B: DeviceBackend>(self, device: &B::Device) -> d2l::Result {
-        type AB<B> = Autodiff<B>;
-        println!(
-            "## 13.5 Training on multiple GPUs, from scratch — backend: {}",
-            B::KIND
-        );
-        let gpus = try_all_gpus::<B>();
-        println!("devices found: {}", gpus.len());
-        // Two devices: two GPUs where there are, else this device twice.
-        let devices: Vec<B::Device> = if gpus.len() >= 2 {
-            gpus[..2].to_vec()
-        } else {
-            vec![device.clone(); 2]
-        };
-
-        // allreduce: [[1, 1]] and [[2, 2]] become [[3, 3]] on both devices.
-        let mut data: Vec<Tensor<B, 2>> = (0..2)
-            .map(|i| Tensor::ones([1, 2], &devices[i]) * (i as f32 + 1.0))
-            .collect();
-        println!(
-            "before allreduce:\n {}\n {}",
-            torch_repr(&data[0]),
-            torch_repr(&data[1])
-        );
-        allreduce(&mut data);
-        println!(
-            "after allreduce:\n {}\n {}",
-            torch_repr(&data[0]),
-            torch_repr(&data[1])
-        );
-        for d in &data {
-            assert_eq!(d.to_data().to_vec::<f32>()?, [3.0, 3.0]);
-        }
-
-        // split_batch: four rows over two devices.
-        let x = Tensor::<B, 1, Int>::arange(0..20, device)
-            .float()
-            .reshape([4, 5]);
-        let y = Tensor::<B, 1, Int>::arange(0..4, device);
-        let split = split_batch(x.clone(), y, &devices)?;
-        println!("input : {}", torch_repr(&x));
-        println!("load into {} devices", devices.len());
-        for (part, _) in &split {
-            println!("output: {}", torch_repr(part));
-        }
-        let expected: Vec<f32> = (10..20).map(|v| v as f32).collect();
-        assert_eq!(split[1].0.to_data().to_vec::<f32>()?, expected);
-
-        // The book's parameters (scale 0.01) and a fixed synthetic batch of 8 images.
-        let scale = |t: Tensor<AB<B>, 4>| t * 0.01;
-        let normal = |shape: [usize; 4]| {
-            scale(Tensor::random(
-                shape,
-                Distribution::Normal(0.0, 1.0),
-                device,
-            ))
-        };
-        let params: Params<AB<B>> = vec![
-            normal([20, 1, 3, 3]),
-            Tensor::zeros([1, 1, 1, 20], device),
-            normal([50, 20, 5, 5]),
-            Tensor::zeros([1, 1, 1, 50], device),
-            normal([1, 1, 800, 128]),
-            Tensor::zeros([1, 1, 1, 128], device),
-            normal([1, 1, 128, 10]),
-            Tensor::zeros([1, 1, 1, 10], device),
-        ];
-        let x = Tensor::<AB<B>, 4>::random([8, 1, 28, 28], Distribution::Default, device);
-        let labels: Vec<i64> = (0..8).map(|i| i % 10).collect();
-        let y = Tensor::<AB<B>, 1, Int>::from_data(TensorData::new(labels, [8]), device);
-
-        // One device on the whole batch, then two devices on half batches: the same steps.
-        let mut runs = Vec::new();
-        for num_gpus in [1, 2] {
-            let mut device_params: Vec<Params<AB<B>>> = devices[..num_gpus]
-                .iter()
-                .map(|d| get_params(&params, d))
-                .collect();
-            let mut losses = Vec::new();
-            for _ in 0..3 {
-                let l = train_batch(
-                    x.clone(),
-                    y.clone(),
-                    &mut device_params,
-                    &devices[..num_gpus],
-                    0.2,
-                )?;
-                losses.push(l);
-            }
-            println!("{num_gpus} device(s): loss per step {losses:.4?}");
-            assert!(losses.iter().all(|l| l.is_finite()) && losses[2] < losses[0]);
-            // Every device holds the same parameters after each step.
-            for other in &device_params[1..] {
-                for (a, b) in other.iter().zip(&device_params[0]) {
-                    assert_eq!(a.to_data(), b.to_data());
-                }
-            }
-            runs.push((losses, device_params.swap_remove(0)));
-        }
-        let (one, two) = (&runs[0], &runs[1]);
-        let mut worst = 0f32;
-        for (a, b) in one.1.iter().zip(&two.1) {
-            let (a, b) = (a.to_data().to_vec::<f32>()?, b.to_data().to_vec::<f32>()?);
-            worst = a
-                .iter()
-                .zip(&b)
-                .fold(worst, |w, (a, b)| w.max((a - b).abs()));
-        }
-        println!("largest parameter difference, 1 vs 2 devices: {worst:.1e}");
-        assert!(worst < 1e-5, "{worst}");
-        Ok(())
+    // allreduce: [[1, 1]] and [[2, 2]] become [[3, 3]] on both devices.
+    let mut data: Vec<Tensor<B, 2>> = (0..2)
+        .map(|i| Tensor::ones([1, 2], &devices[i]) * (i as f32 + 1.0))
+        .collect();
+    println!(
+        "before allreduce:\n {}\n {}",
+        torch_repr(&data[0]),
+        torch_repr(&data[1])
+    );
+    allreduce(&mut data);
+    println!(
+        "after allreduce:\n {}\n {}",
+        torch_repr(&data[0]),
+        torch_repr(&data[1])
+    );
+    for d in &data {
+        assert_eq!(d.to_data().to_vec::<f32>()?, [3.0, 3.0]);
     }
-}
 
-#[allow(dead_code)]
-fn main() -> d2l::Result {
-    d2l::run(Section)
+    // split_batch: four rows over two devices.
+    let x = Tensor::<B, 1, Int>::arange(0..20, device)
+        .float()
+        .reshape([4, 5]);
+    let y = Tensor::<B, 1, Int>::arange(0..4, device);
+    let split = split_batch(x.clone(), y, &devices)?;
+    println!("input : {}", torch_repr(&x));
+    println!("load into {} devices", devices.len());
+    for (part, _) in &split {
+        println!("output: {}", torch_repr(part));
+    }
+    let expected: Vec<f32> = (10..20).map(|v| v as f32).collect();
+    assert_eq!(split[1].0.to_data().to_vec::<f32>()?, expected);
+
+    // The book's parameters (scale 0.01) and a fixed synthetic batch of 8 images.
+    let scale = |t: Tensor<AB<B>, 4>| t * 0.01;
+    let normal = |shape: [usize; 4]| {
+        scale(Tensor::random(
+            shape,
+            Distribution::Normal(0.0, 1.0),
+            device,
+        ))
+    };
+    let params: Params<AB<B>> = vec![
+        normal([20, 1, 3, 3]),
+        Tensor::zeros([1, 1, 1, 20], device),
+        normal([50, 20, 5, 5]),
+        Tensor::zeros([1, 1, 1, 50], device),
+        normal([1, 1, 800, 128]),
+        Tensor::zeros([1, 1, 1, 128], device),
+        normal([1, 1, 128, 10]),
+        Tensor::zeros([1, 1, 1, 10], device),
+    ];
+    let x = Tensor::<AB<B>, 4>::random([8, 1, 28, 28], Distribution::Default, device);
+    let labels: Vec<i64> = (0..8).map(|i| i % 10).collect();
+    let y = Tensor::<AB<B>, 1, Int>::from_data(TensorData::new(labels, [8]), device);
+
+    // One device on the whole batch, then two devices on half batches: the same steps.
+    let mut runs = Vec::new();
+    for num_gpus in [1, 2] {
+        let mut device_params: Vec<Params<AB<B>>> = devices[..num_gpus]
+            .iter()
+            .map(|d| get_params(&params, d))
+            .collect();
+        let mut losses = Vec::new();
+        for _ in 0..3 {
+            let l = train_batch(
+                x.clone(),
+                y.clone(),
+                &mut device_params,
+                &devices[..num_gpus],
+                0.2,
+            )?;
+            losses.push(l);
+        }
+        println!("{num_gpus} device(s): loss per step {losses:.4?}");
+        assert!(losses.iter().all(|l| l.is_finite()) && losses[2] < losses[0]);
+        // Every device holds the same parameters after each step.
+        for other in &device_params[1..] {
+            for (a, b) in other.iter().zip(&device_params[0]) {
+                assert_eq!(a.to_data(), b.to_data());
+            }
+        }
+        runs.push((losses, device_params.swap_remove(0)));
+    }
+    let (one, two) = (&runs[0], &runs[1]);
+    let mut worst = 0f32;
+    for (a, b) in one.1.iter().zip(&two.1) {
+        let (a, b) = (a.to_data().to_vec::<f32>()?, b.to_data().to_vec::<f32>()?);
+        worst = a
+            .iter()
+            .zip(&b)
+            .fold(worst, |w, (a, b)| w.max((a - b).abs()));
+    }
+    println!("largest parameter difference, 1 vs 2 devices: {worst:.1e}");
+    assert!(worst < 1e-5, "{worst}");
+    // ANCHOR_END: run
+    Ok(())
 }

@@ -12,7 +12,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, Optimizer, SgdConfig};
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 
-use d2l::device::backend::{BackendTask, DeviceBackend};
+use d2l::device::backend::DeviceBackend;
 use d2l::device::try_all_gpus;
 use d2l::layers::models::ResNetConfig;
 use d2l::parallel::{Communicator, DistributedDataParallel, DistributedSampler, ThreadGroup};
@@ -54,113 +54,106 @@ fn rows<B: burn::tensor::backend::Backend>(
     )
 }
 
+d2l::main!(section);
+
 /// The cells, generic over the backend.
-pub struct Section;
+pub fn section<B: DeviceBackend>(device: &B::Device) -> d2l::Result {
+    type AB<B> = Autodiff<B>;
+    println!("## 13.6 Concise multi-GPU training — backend: {}", B::KIND);
+    d2l::cell("run"); // ANCHOR: run
+    let gpus = try_all_gpus::<B>();
+    let devices: Vec<B::Device> = if gpus.len() >= 2 {
+        gpus[..2].to_vec()
+    } else {
+        vec![device.clone(); 2]
+    };
+    let world = devices.len();
+    let data = dataset();
+    let checkpoint =
+        std::env::temp_dir().join(format!("ddp-resnet18-{}.safetensors", std::process::id()));
+    let probe = rows::<B>(&data, &[0, 1], device).0;
 
-impl BackendTask for Section {
-    type Output = d2l::Result;
-
-    fn run<B: DeviceBackend>(self, device: &B::Device) -> d2l::Result {
-        type AB<B> = Autodiff<B>;
-        println!("## 13.6 Concise multi-GPU training — backend: {}", B::KIND);
-        let gpus = try_all_gpus::<B>();
-        let devices: Vec<B::Device> = if gpus.len() >= 2 {
-            gpus[..2].to_vec()
-        } else {
-            vec![device.clone(); 2]
-        };
-        let world = devices.len();
-        let data = dataset();
-        let checkpoint =
-            std::env::temp_dir().join(format!("ddp-resnet18-{}.safetensors", std::process::id()));
-        let probe = rows::<B>(&data, &[0, 1], device).0;
-
-        let outputs = ThreadGroup::new(world)?
-            .run::<B, _, _, Box<dyn std::error::Error + Send + Sync>>(&devices, |comm| {
-                let device = comm.device().clone();
-                let rank = comm.rank();
-                // Every rank builds and initializes its own replica (lazy layers take their
-                // shapes from one sample, in eval mode so no statistic moves).
-                let mut net = ResNetConfig::resnet18(10).init::<AB<B>>(&device);
-                net.eval();
-                net.forward_tensor::<4, 2>(rows::<AB<B>>(&data, &[0], &device).0)?;
-                net.train();
-                // The book's init_weights: N(0, 0.01²) for every linear and conv weight.
-                init_params(&mut net, |p| {
-                    let layer = matches!(p.container.as_str(), "Linear" | "Conv2d");
-                    (layer && p.name == "weight").then_some(Init::Normal {
-                        mean: 0.0,
-                        std: 0.01,
-                    })
-                })?;
-                // DDP: rank 0's parameters and buffers on every replica.
-                let (ddp, mut net) = DistributedDataParallel::new(comm, net)?;
-                let loss_fn = CrossEntropyLossConfig::new().init(&device);
-                let mut optim = SgdConfig::new().init();
-                let mut sampler = DistributedSampler::new(SAMPLES, world, rank)?.shuffle(0);
-                let mut epoch_losses = Vec::new();
-                for epoch in 0..2 {
-                    sampler.set_epoch(epoch);
-                    let mut sum = 0.0;
-                    for (step, batch) in sampler.indices().chunks(BATCH_PER_RANK).enumerate() {
-                        net = ddp.sync_buffers(net)?; // broadcast_buffers=True
-                        let (x, y) = rows::<AB<B>>(&data, batch, &device);
-                        let loss = loss_fn.forward(net.forward_tensor::<4, 2>(x)?, y);
-                        // The loss averaged over the ranks, for printing.
-                        let mean = ddp.comm().all_reduce_mean(loss.clone().inner())?;
-                        let grads = GradientsParams::from_grads(loss.backward(), &net);
-                        let grads = ddp.average_gradients(&net, grads)?;
-                        net = optim.step(0.01, net, grads);
-                        if ddp.is_main() {
-                            let loss = mean.into_scalar().elem::<f32>();
-                            println!("epoch {epoch}, step {step}: loss {loss:.4}");
-                            sum += loss;
-                        }
-                    }
-                    epoch_losses.push(sum);
-                }
-                net = ddp.sync_buffers(net)?;
-                if ddp.is_main() {
-                    // Plain PyTorch keys: the file loads on one device, and in PyTorch.
-                    d2l::io::save_state(&checkpoint, &net)?;
-                }
-                ddp.comm().barrier(ddp.device())?;
-                if ddp.is_main() {
-                    assert!(
-                        epoch_losses.iter().all(|l| l.is_finite()),
-                        "{epoch_losses:?}"
-                    );
-                }
-                net.eval();
-                let probe = Tensor::<AB<B>, 4>::from_inner(probe.clone().to_device(&device));
-                let y = net.forward_tensor::<4, 2>(probe)?;
-                let weight = net.param("0.0.weight")?.data();
-                Ok((y.into_data(), weight))
+    let outputs = ThreadGroup::new(world)?
+        .run::<B, _, _, Box<dyn std::error::Error + Send + Sync>>(&devices, |comm| {
+            let device = comm.device().clone();
+            let rank = comm.rank();
+            // Every rank builds and initializes its own replica (lazy layers take their
+            // shapes from one sample, in eval mode so no statistic moves).
+            let mut net = ResNetConfig::resnet18(10).init::<AB<B>>(&device);
+            net.eval();
+            net.forward_tensor::<4, 2>(rows::<AB<B>>(&data, &[0], &device).0)?;
+            net.train();
+            // The book's init_weights: N(0, 0.01²) for every linear and conv weight.
+            init_params(&mut net, |p| {
+                let layer = matches!(p.container.as_str(), "Linear" | "Conv2d");
+                (layer && p.name == "weight").then_some(Init::Normal {
+                    mean: 0.0,
+                    std: 0.01,
+                })
             })?;
-        // The replicas agree, parameters and outputs.
-        assert_eq!(outputs[0].1, outputs[1].1);
-        outputs[1]
-            .0
-            .assert_approx_eq::<f32>(&outputs[0].0, burn::tensor::Tolerance::absolute(1e-5));
-        println!("{world} replicas hold the same parameters and compute the same outputs");
+            // DDP: rank 0's parameters and buffers on every replica.
+            let (ddp, mut net) = DistributedDataParallel::new(comm, net)?;
+            let loss_fn = CrossEntropyLossConfig::new().init(&device);
+            let mut optim = SgdConfig::new().init();
+            let mut sampler = DistributedSampler::new(SAMPLES, world, rank)?.shuffle(0);
+            let mut epoch_losses = Vec::new();
+            for epoch in 0..2 {
+                sampler.set_epoch(epoch);
+                let mut sum = 0.0;
+                for (step, batch) in sampler.indices().chunks(BATCH_PER_RANK).enumerate() {
+                    net = ddp.sync_buffers(net)?; // broadcast_buffers=True
+                    let (x, y) = rows::<AB<B>>(&data, batch, &device);
+                    let loss = loss_fn.forward(net.forward_tensor::<4, 2>(x)?, y);
+                    // The loss averaged over the ranks, for printing.
+                    let mean = ddp.comm().all_reduce_mean(loss.clone().inner())?;
+                    let grads = GradientsParams::from_grads(loss.backward(), &net);
+                    let grads = ddp.average_gradients(&net, grads)?;
+                    net = optim.step(0.01, net, grads);
+                    if ddp.is_main() {
+                        let loss = mean.into_scalar().elem::<f32>();
+                        println!("epoch {epoch}, step {step}: loss {loss:.4}");
+                        sum += loss;
+                    }
+                }
+                epoch_losses.push(sum);
+            }
+            net = ddp.sync_buffers(net)?;
+            if ddp.is_main() {
+                // Plain PyTorch keys: the file loads on one device, and in PyTorch.
+                d2l::io::save_state(&checkpoint, &net)?;
+            }
+            ddp.comm().barrier(ddp.device())?;
+            if ddp.is_main() {
+                assert!(
+                    epoch_losses.iter().all(|l| l.is_finite()),
+                    "{epoch_losses:?}"
+                );
+            }
+            net.eval();
+            let probe = Tensor::<AB<B>, 4>::from_inner(probe.clone().to_device(&device));
+            let y = net.forward_tensor::<4, 2>(probe)?;
+            let weight = net.param("0.0.weight")?.data();
+            Ok((y.into_data(), weight))
+        })?;
+    // The replicas agree, parameters and outputs.
+    assert_eq!(outputs[0].1, outputs[1].1);
+    outputs[1]
+        .0
+        .assert_approx_eq::<f32>(&outputs[0].0, burn::tensor::Tolerance::absolute(1e-5));
+    println!("{world} replicas hold the same parameters and compute the same outputs");
 
-        // The checkpoint loads strictly on one device into a fresh lazy network.
-        let mut single = ResNetConfig::resnet18(10).init::<AB<B>>(device);
-        let report = d2l::io::load_state(&checkpoint, &mut single, true)?;
-        std::fs::remove_file(&checkpoint)?;
-        single.eval();
-        let y = single.forward_tensor::<4, 2>(Tensor::from_inner(probe))?;
-        y.into_data()
-            .assert_approx_eq::<f32>(&outputs[0].0, burn::tensor::Tolerance::absolute(1e-5));
-        println!(
-            "rank 0's checkpoint ({} tensors) loads on one device with the same outputs",
-            report.loaded.len()
-        );
-        Ok(())
-    }
-}
-
-#[allow(dead_code)]
-fn main() -> d2l::Result {
-    d2l::run(Section)
+    // The checkpoint loads strictly on one device into a fresh lazy network.
+    let mut single = ResNetConfig::resnet18(10).init::<AB<B>>(device);
+    let report = d2l::io::load_state(&checkpoint, &mut single, true)?;
+    std::fs::remove_file(&checkpoint)?;
+    single.eval();
+    let y = single.forward_tensor::<4, 2>(Tensor::from_inner(probe))?;
+    y.into_data()
+        .assert_approx_eq::<f32>(&outputs[0].0, burn::tensor::Tolerance::absolute(1e-5));
+    println!(
+        "rank 0's checkpoint ({} tensors) loads on one device with the same outputs",
+        report.loaded.len()
+    );
+    // ANCHOR_END: run
+    Ok(())
 }

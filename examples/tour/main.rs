@@ -16,18 +16,23 @@ mod sec5_5_file_io;
 #[path = "../sec5_6_gpus/main.rs"]
 mod sec5_6_gpus;
 
-fn main() -> d2l::Result {
+use d2l::device::backend::DeviceBackend;
+
+d2l::main!(tour);
+
+/// Sections 5.1 to 5.6, one after the other.
+fn tour<B: DeviceBackend>(device: &B::Device) -> d2l::Result {
     println!("Dive into Deep Learning, chapter 5 — Deep Learning Computation, on Burn\n");
-    d2l::run(sec5_1_layers_and_blocks::Section)?;
+    sec5_1_layers_and_blocks::section::<B>(device)?;
     println!();
-    d2l::run(sec5_2_parameters::Section)?;
+    sec5_2_parameters::section::<B>(device)?;
     println!();
-    d2l::run(sec5_3_deferred_init::Section)?;
+    sec5_3_deferred_init::section::<B>(device)?;
     println!();
-    d2l::run(sec5_4_custom_layers::Section)?;
+    sec5_4_custom_layers::section::<B>(device)?;
     println!();
-    d2l::run(sec5_5_file_io::Section)?;
+    sec5_5_file_io::section::<B>(device)?;
     println!();
-    d2l::run(sec5_6_gpus::Section)?;
+    sec5_6_gpus::section::<B>(device)?;
     Ok(())
 }

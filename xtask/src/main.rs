@@ -6,7 +6,8 @@
 //!   that cannot run here is skipped with the install hint unless `--require` names it.
 //! - `bench <devices|blocks|…>`: a named benchmark in release mode.
 //! - `fuzz [--seconds N]`: d2l-io's loader fuzz targets for N seconds each.
-//! - `book [--no-run]`: capture the examples' output and build the mdBook into `target/book`.
+//! - `book [--no-run] [--check] [--open]`: capture the examples' output per cell, draw the
+//!   figures, build the mdBook into `target/book`, check it in headless Chromium, open it.
 //! - `gpu-bundle`: build and pack the prepared GPU run; `gpu-run …`: the runner inside it.
 
 mod bench;
@@ -29,9 +30,11 @@ commands:
       fails if --require names it
   bench <name> [args…]
       run a benchmark in release mode (names: train, cnn, ops, devices, blocks, layers, params, io)
-  book [--no-run]
-      capture every section example's output and build the book (docs/book) into
-      target/book with mdbook (installed into target/tools if missing)
+  book [--no-run] [--check] [--open]
+      capture every section example's output per book cell, draw the figures and build the
+      book (docs/book) into target/book with mdbook (installed into target/tools if missing);
+      --check opens every page in headless Chromium (screenshots in target/book-check),
+      --open opens the book in your browser
   gpu-bundle
       build (release, features flex,wgpu,cuda) every test binary and the GPU benchmarks, strip
       and pack them with this runner into target/gpu-bundle as tests.tar.xz and benches.tar.xz

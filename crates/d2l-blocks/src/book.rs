@@ -26,6 +26,7 @@ fn call<B: Backend>(
     block.forward(x).map_err(|e| e.within(name))
 }
 
+// ANCHOR: mlp_def
 /// The book's `MLP` (§5.1.1): `Linear(20, 256)` → ReLU → `Linear(256, 10)`.
 #[derive(Module, Debug)]
 pub struct Mlp<B: Backend> {
@@ -59,7 +60,9 @@ impl<B: Backend> Forward<B> for Mlp<B> {
     children!(B; hidden, output);
 }
 impl_block!(Mlp<B>);
+// ANCHOR_END: mlp_def
 
+// ANCHOR: my_sequential_def
 /// The book's hand-written `MySequential` (§5.1.2): children kept in an ordered list and run
 /// in turn — the mechanism [`Sequential`] packages.
 ///
@@ -106,7 +109,9 @@ impl<B: Backend> MySequential<B> {
         self.modules.iter().map(|m| m.num_params_erased()).sum()
     }
 }
+// ANCHOR_END: my_sequential_def
 
+// ANCHOR: fixed_hidden_def
 /// The book's `FixedHiddenMLP` (§5.1.3): a constant random weight that is never trained, the
 /// same `Linear` applied twice, a data-dependent `while` loop, and a scalar result.
 ///
@@ -168,7 +173,9 @@ impl<B: Backend> Forward<B> for FixedHiddenMlp<B> {
     children!(B; linear);
 }
 impl_block!(FixedHiddenMlp<B>);
+// ANCHOR_END: fixed_hidden_def
 
+// ANCHOR: nest_mlp_def
 /// The book's `NestMLP` (§5.1.3): a `Sequential` inside a custom block.
 ///
 /// `Sequential(Linear(20, 64), ReLU, Linear(64, 32), ReLU)` → `Linear(32, 16)`.
@@ -207,6 +214,7 @@ impl<B: Backend> NestMlp<B> {
 }
 
 impl_block!(NestMlp<B>);
+// ANCHOR_END: nest_mlp_def
 
 /// The book's `chimera` (§5.1.3): `Sequential(NestMLP, Linear(16, 20), FixedHiddenMLP)`.
 ///

@@ -22,8 +22,11 @@
 //! assert_eq!(device_name::<NdArray>(&try_gpu::<NdArray>(0)), DeviceSpec::Cpu);
 //! ```
 
+mod example;
 pub mod print;
 mod registry;
+
+pub use example::{CELL_MARK, CELL_MARKS_ENV, cell};
 
 use d2l_device::backend::{BackendTask, run_selected};
 
@@ -34,9 +37,9 @@ pub type Result<T = (), E = Box<dyn std::error::Error + Send + Sync>> = std::res
 /// Runs an example's body on the backend `D2L_BACKEND` selects (else flex, the default, where
 /// it is compiled in): the one place examples pick their backend.
 ///
-/// An example states its body once, generic over the backend, as a
-/// [`BackendTask`] — closures cannot be generic, and the same
-/// body runs on every backend in the tests.
+/// An example does not call it directly: [`main!`] writes the `main` that calls it with the
+/// example's generic `section` function (closures cannot be generic, so the function is wrapped
+/// in a [`BackendTask`]).
 ///
 /// # Errors
 /// The body's error, or why the selected backend cannot run here.

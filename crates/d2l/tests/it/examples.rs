@@ -33,43 +33,43 @@ mod sec7_6_and_8_6_cnns;
 
 backend_test! {
     fn sec5_2_parameters_runs<B>(device) {
-        sec5_2_parameters::Section.run::<B>(device).expect("the example runs and its assertions hold");
+        sec5_2_parameters::section::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
 backend_test! {
     fn sec5_2_exercises_runs<B>(device) {
-        sec5_2_exercises::Exercises.run::<B>(device).expect("the example runs and its assertions hold");
+        sec5_2_exercises::exercises::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
 backend_test! {
     fn sec5_1_layers_and_blocks_runs<B>(device) {
-        sec5_1_layers_and_blocks::Section.run::<B>(device).expect("the example runs and its assertions hold");
+        sec5_1_layers_and_blocks::section::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
 backend_test! {
     fn sec5_1_exercises_runs<B>(device) {
-        sec5_1_exercises::Exercises.run::<B>(device).expect("the example runs and its assertions hold");
+        sec5_1_exercises::exercises::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
 backend_test! {
     fn sec5_5_file_io_runs<B>(device) {
-        sec5_5_file_io::Section.run::<B>(device).expect("the example runs and its assertions hold");
+        sec5_5_file_io::section::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
 backend_test! {
     fn sec5_5_exercises_runs<B>(device) {
-        sec5_5_exercises::Exercises.run::<B>(device).expect("the example runs and its assertions hold");
+        sec5_5_exercises::exercises::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
 backend_test! {
     fn sec5_6_gpus_runs<B>(device) {
-        sec5_6_gpus::Section.run::<B>(device).expect("the example runs and its assertions hold");
+        sec5_6_gpus::section::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
@@ -102,25 +102,25 @@ backend_test! {
 
 backend_test! {
     fn sec5_3_deferred_init_runs<B>(device) {
-        sec5_3_deferred_init::Section.run::<B>(device).expect("the example runs and its assertions hold");
+        sec5_3_deferred_init::section::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
 backend_test! {
     fn sec5_3_exercises_runs<B>(device) {
-        sec5_3_exercises::Exercises.run::<B>(device).expect("the example runs and its assertions hold");
+        sec5_3_exercises::exercises::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
 backend_test! {
     fn sec5_4_custom_layers_runs<B>(device) {
-        sec5_4_custom_layers::Section.run::<B>(device).expect("the example runs and its assertions hold");
+        sec5_4_custom_layers::section::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
 backend_test! {
     fn sec5_4_exercises_runs<B>(device) {
-        sec5_4_exercises::Exercises.run::<B>(device).expect("the example runs and its assertions hold");
+        sec5_4_exercises::exercises::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
@@ -184,18 +184,18 @@ backend_test! {
 
 backend_test! {
     fn sec7_6_and_8_6_cnns_runs<B>(device) {
-        sec7_6_and_8_6_cnns::Section.run::<B>(device).expect("the example runs and its assertions hold");
+        sec7_6_and_8_6_cnns::section::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
 backend_test! {
     fn sec13_5_multiple_gpus_runs<B>(device) {
-        sec13_5_multiple_gpus::Section.run::<B>(device).expect("the example runs and its assertions hold");
+        sec13_5_multiple_gpus::section::<B>(device).expect("the example runs and its assertions hold");
     }
 }
 
 backend_test! {
     fn sec13_6_multiple_gpus_concise_runs<B>(device) {
-        sec13_6_multiple_gpus_concise::Section.run::<B>(device).expect("the example runs and its assertions hold");
+        sec13_6_multiple_gpus_concise::section::<B>(device).expect("the example runs and its assertions hold");
     }
 }
