@@ -23,6 +23,7 @@ use d2l_blocks::{Activation, BlockError, Forward, RankFn, impl_block};
 /// let y = net.forward_tensor::<1, 1>(x).unwrap();
 /// assert_eq!(y.into_data().to_vec::<f32>().unwrap(), vec![-2.0, -1.0, 0.0, 1.0, 2.0]);
 /// ```
+// ANCHOR: centered_def
 #[derive(Module, Clone, Debug, Default)]
 pub struct CenteredLayer;
 
@@ -56,6 +57,7 @@ impl<B: Backend> Forward<B> for CenteredLayer {
     }
 }
 impl_block!(CenteredLayer);
+// ANCHOR_END: centered_def
 
 /// The book's `MyLinear(in_units, units)` (D2L §5.4.2): its own weight and bias, then ReLU.
 ///
@@ -64,6 +66,7 @@ impl_block!(CenteredLayer);
 ///
 /// # Shapes
 /// `[…, in_units]` → `[…, units]`.
+// ANCHOR: my_linear_def
 #[derive(Module, Debug)]
 pub struct MyLinear<B: Backend> {
     /// `[in_units, units]`.
@@ -118,3 +121,4 @@ impl<B: Backend> Forward<B> for MyLinear<B> {
     }
 }
 impl_block!(MyLinear<B>);
+// ANCHOR_END: my_linear_def

@@ -161,21 +161,22 @@ fn block_diagram(root: &Node, title: &str) -> String {
     svg
 }
 
-/// One row of the parameter tree: depth, text, and whether it is a parameter.
-fn tree_rows(node: &Node, depth: usize, rows: &mut Vec<(usize, String, bool)>) {
+/// One row of the parameter tree: depth, text, and whether it is a parameter. A parameter's
+/// row ends with its dotted key (`prefix` is the path of the module holding it).
+fn tree_rows(node: &Node, prefix: &str, depth: usize, rows: &mut Vec<(usize, String, bool)>) {
     rows.push((depth, label(node), false));
     if let ("Linear", Some((i, o))) = (node.kind.as_str(), linear_widths(&node.args)) {
-        rows.push((depth + 1, format!("weight [{o}, {i}]"), true));
-        rows.push((depth + 1, format!("bias [{o}]"), true));
+        rows.push((depth + 1, format!("weight [{o}, {i}]   {prefix}weight"), true));
+        rows.push((depth + 1, format!("bias [{o}]   {prefix}bias"), true));
     }
     for child in &node.children {
-        tree_rows(child, depth + 1, rows);
+        tree_rows(child, &format!("{prefix}{}.", child.name), depth + 1, rows);
     }
 }
 
 fn parameter_tree(root: &Node, title: &str) -> String {
     let mut rows = Vec::new();
-    tree_rows(root, 0, &mut rows);
+    tree_rows(root, "", 0, &mut rows);
     let row = 19;
     let height = 50 + row * i32::try_from(rows.len()).unwrap_or(i32::MAX / 64);
     let mut svg = format!(
@@ -288,7 +289,7 @@ pub(super) fn draw(root: &Path) -> Result<(), String> {
         &figures.join("parameter_tree.svg"),
         &parameter_tree(
             &tree,
-            "rgnet (§5.2): modules, and the parameters (red) they hold",
+            "rgnet (§5.2): modules, and the parameters (red) they hold, with their keys",
         ),
     )?;
 
@@ -313,8 +314,8 @@ mod tests {
         assert_eq!(label(&root.children[0]), "(0) Linear 2 → 3");
         assert_eq!(root.children[1].children[0].kind, "ReLU");
         let mut rows = Vec::new();
-        tree_rows(&root, 0, &mut rows);
-        assert_eq!(rows[2], (2, "weight [3, 2]".to_owned(), true));
+        tree_rows(&root, "", 0, &mut rows);
+        assert_eq!(rows[2], (2, "weight [3, 2]   0.weight".to_owned(), true));
         assert_eq!(rows.len(), 6);
     }
 
