@@ -166,7 +166,11 @@ fn block_diagram(root: &Node, title: &str) -> String {
 fn tree_rows(node: &Node, prefix: &str, depth: usize, rows: &mut Vec<(usize, String, bool)>) {
     rows.push((depth, label(node), false));
     if let ("Linear", Some((i, o))) = (node.kind.as_str(), linear_widths(&node.args)) {
-        rows.push((depth + 1, format!("weight [{o}, {i}]   {prefix}weight"), true));
+        rows.push((
+            depth + 1,
+            format!("weight [{o}, {i}]   {prefix}weight"),
+            true,
+        ));
         rows.push((depth + 1, format!("bias [{o}]   {prefix}bias"), true));
     }
     for child in &node.children {

@@ -15,6 +15,7 @@ use crate::{LazyBatchNorm2d, LazyConv2d, LazyLinear};
 /// The book's `Residual` (§8.6): two 3×3 convolutions with batch norm, and a 1×1 convolution
 /// on the shortcut when the shape changes. Children `conv1`, `conv2`, `conv3`, `bn1`, `bn2`,
 /// in PyTorch's order, so keys and printout are the book's.
+// ANCHOR: residual_def
 #[derive(Module, Debug)]
 pub struct Residual<B: Backend> {
     /// 3×3, stride `strides`.
@@ -46,21 +47,6 @@ impl<B: Backend> Residual<B> {
             bn2: LazyBatchNorm2d::new(),
         }
     }
-
-    /// `num_channels`.
-    pub fn num_channels(&self) -> usize {
-        self.conv1.spec().out_channels()
-    }
-
-    /// Whether the shortcut has the 1×1 convolution.
-    pub fn use_1x1conv(&self) -> bool {
-        self.conv3.is_some()
-    }
-
-    /// The stride of the first convolution (and of the shortcut's).
-    pub fn strides(&self) -> usize {
-        self.conv1.spec().stride()[0]
-    }
 }
 
 impl<B: Backend> Forward<B> for Residual<B> {
@@ -79,6 +65,25 @@ impl<B: Backend> Forward<B> for Residual<B> {
     children!(B; conv1, conv2, conv3: option, bn1, bn2);
 }
 impl_block!(Residual<B>);
+// ANCHOR_END: residual_def
+
+/// What a `Residual` was built with.
+impl<B: Backend> Residual<B> {
+    /// `num_channels`.
+    pub fn num_channels(&self) -> usize {
+        self.conv1.spec().out_channels()
+    }
+
+    /// Whether the shortcut has the 1×1 convolution.
+    pub fn use_1x1conv(&self) -> bool {
+        self.conv3.is_some()
+    }
+
+    /// The stride of the first convolution (and of the shortcut's).
+    pub fn strides(&self) -> usize {
+        self.conv1.spec().stride()[0]
+    }
+}
 
 /// The book's ResNet network (§8.6, `ResNet(arch, num_classes).net`): the 7×7 stem `b1`,
 /// one `Sequential` of [`Residual`]s per `(num_residuals, num_channels)` of `arch` (`b2`, …),

@@ -2,16 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     crate::manifest_dir().join("../..")
 }
 
-fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
 
 /// Example names declared in the facade's manifest.
-fn manifest_examples() -> Vec<String> {
+pub(crate) fn manifest_examples() -> Vec<String> {
     read(&root().join("crates/d2l/Cargo.toml"))
         .split("[[example]]")
         .skip(1)
@@ -253,7 +253,7 @@ fn library_crates_never_name_a_concrete_backend() {
 
 /// The `{{#include …}}` directives of the book's pages: `(page, path relative to the page,
 /// anchor)`.
-fn book_includes() -> Vec<(PathBuf, String, Option<String>)> {
+pub(crate) fn book_includes() -> Vec<(PathBuf, String, Option<String>)> {
     let src = root().join("docs/book/src");
     let mut found = Vec::new();
     let mut pages: Vec<PathBuf> = std::fs::read_dir(&src)
@@ -295,19 +295,5 @@ fn every_book_include_resolves() {
                 page.display()
             );
         }
-    }
-}
-
-#[test]
-fn the_book_shows_every_section_example_and_its_output() {
-    let included: Vec<String> = book_includes().into_iter().map(|(_, p, _)| p).collect();
-    for name in manifest_examples()
-        .into_iter()
-        .filter(|n| n.starts_with("sec5_"))
-    {
-        let code = format!("../../../examples/{name}/main.rs");
-        let output = format!("output/{name}.txt");
-        assert!(included.contains(&code), "no book page includes {code}");
-        assert!(included.contains(&output), "no book page includes {output}");
     }
 }
