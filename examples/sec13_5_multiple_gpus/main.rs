@@ -20,6 +20,7 @@ use d2l::print::torch_repr;
 /// The book's eight LeNet parameters: conv `W1, b1, W2, b2`, linear `W3, b3, W4, b4`.
 type Params<B> = Vec<Tensor<B, 4>>;
 
+// ANCHOR: get_params_def
 /// `params` (each stored as rank 4, linear ones as `[1, 1, in, out]`) on `device`, trainable:
 /// the book's `get_params`.
 fn get_params<B: AutodiffBackend>(params: &Params<B>, device: &B::Device) -> Params<B> {
@@ -28,7 +29,9 @@ fn get_params<B: AutodiffBackend>(params: &Params<B>, device: &B::Device) -> Par
         .map(|p| Tensor::from_inner(p.clone().inner().to_device(device)).require_grad())
         .collect()
 }
+// ANCHOR_END: get_params_def
 
+// ANCHOR: lenet_def
 /// The book's `lenet(X, params)`.
 fn lenet<B: Backend>(x: Tensor<B, 4>, p: &Params<B>) -> Tensor<B, 2> {
     let bias = |b: &Tensor<B, 4>| b.clone().flatten::<1>(0, 3);
@@ -52,7 +55,9 @@ fn loss_sum<B: Backend>(y_hat: Tensor<B, 2>, y: Tensor<B, 1, Int>) -> Tensor<B, 
     let picked = log_softmax(y_hat, 1).gather(1, y.unsqueeze_dim(1));
     picked.sum().neg()
 }
+// ANCHOR_END: lenet_def
 
+// ANCHOR: allreduce_def
 /// The book's `allreduce(data)`: the sum on the first device, then copied back to the others.
 fn allreduce<B: Backend, const D: usize>(data: &mut [Tensor<B, D>]) {
     let first = data[0].device();
@@ -64,7 +69,9 @@ fn allreduce<B: Backend, const D: usize>(data: &mut [Tensor<B, D>]) {
         data[i] = data[0].clone().to_device(&device);
     }
 }
+// ANCHOR_END: allreduce_def
 
+// ANCHOR: train_batch_def
 /// The book's `train_batch`: a shard per device, gradients all-reduced by parameter, one SGD
 /// step per device with the whole batch's size. Returns the summed loss.
 fn train_batch<B: AutodiffBackend>(
@@ -102,6 +109,7 @@ fn train_batch<B: AutodiffBackend>(
     }
     Ok(total / n)
 }
+// ANCHOR_END: train_batch_def
 
 d2l::main!(section);
 
@@ -112,7 +120,7 @@ pub fn section<B: DeviceBackend>(device: &B::Device) -> d2l::Result {
         "## 13.5 Training on multiple GPUs, from scratch — backend: {}",
         B::KIND
     );
-    d2l::cell("run"); // ANCHOR: run
+    d2l::cell("allreduce"); // ANCHOR: allreduce
     let gpus = try_all_gpus::<B>();
     println!("devices found: {}", gpus.len());
     // Two devices: two GPUs where there are, else this device twice.
@@ -140,8 +148,10 @@ pub fn section<B: DeviceBackend>(device: &B::Device) -> d2l::Result {
     for d in &data {
         assert_eq!(d.to_data().to_vec::<f32>()?, [3.0, 3.0]);
     }
+    // ANCHOR_END: allreduce
 
     // split_batch: four rows over two devices.
+    d2l::cell("split"); // ANCHOR: split
     let x = Tensor::<B, 1, Int>::arange(0..20, device)
         .float()
         .reshape([4, 5]);
@@ -154,8 +164,10 @@ pub fn section<B: DeviceBackend>(device: &B::Device) -> d2l::Result {
     }
     let expected: Vec<f32> = (10..20).map(|v| v as f32).collect();
     assert_eq!(split[1].0.to_data().to_vec::<f32>()?, expected);
+    // ANCHOR_END: split
 
     // The book's parameters (scale 0.01) and a fixed synthetic batch of 8 images.
+    d2l::cell("train"); // ANCHOR: train
     let scale = |t: Tensor<AB<B>, 4>| t * 0.01;
     let normal = |shape: [usize; 4]| {
         scale(Tensor::random(
@@ -217,6 +229,6 @@ pub fn section<B: DeviceBackend>(device: &B::Device) -> d2l::Result {
     }
     println!("largest parameter difference, 1 vs 2 devices: {worst:.1e}");
     assert!(worst < 1e-5, "{worst}");
-    // ANCHOR_END: run
+    // ANCHOR_END: train
     Ok(())
 }

@@ -60,7 +60,7 @@ d2l::main!(section);
 pub fn section<B: DeviceBackend>(device: &B::Device) -> d2l::Result {
     type AB<B> = Autodiff<B>;
     println!("## 13.6 Concise multi-GPU training — backend: {}", B::KIND);
-    d2l::cell("run"); // ANCHOR: run
+    d2l::cell("ddp_train"); // ANCHOR: ddp_train
     let gpus = try_all_gpus::<B>();
     let devices: Vec<B::Device> = if gpus.len() >= 2 {
         gpus[..2].to_vec()
@@ -135,14 +135,18 @@ pub fn section<B: DeviceBackend>(device: &B::Device) -> d2l::Result {
             let weight = net.param("0.0.weight")?.data();
             Ok((y.into_data(), weight))
         })?;
+    // ANCHOR_END: ddp_train
     // The replicas agree, parameters and outputs.
+    d2l::cell("replicas_agree"); // ANCHOR: replicas_agree
     assert_eq!(outputs[0].1, outputs[1].1);
     outputs[1]
         .0
         .assert_approx_eq::<f32>(&outputs[0].0, burn::tensor::Tolerance::absolute(1e-5));
     println!("{world} replicas hold the same parameters and compute the same outputs");
+    // ANCHOR_END: replicas_agree
 
     // The checkpoint loads strictly on one device into a fresh lazy network.
+    d2l::cell("checkpoint"); // ANCHOR: checkpoint
     let mut single = ResNetConfig::resnet18(10).init::<AB<B>>(device);
     let report = d2l::io::load_state(&checkpoint, &mut single, true)?;
     std::fs::remove_file(&checkpoint)?;
@@ -154,6 +158,6 @@ pub fn section<B: DeviceBackend>(device: &B::Device) -> d2l::Result {
         "rank 0's checkpoint ({} tensors) loads on one device with the same outputs",
         report.loaded.len()
     );
-    // ANCHOR_END: run
+    // ANCHOR_END: checkpoint
     Ok(())
 }
