@@ -21,6 +21,7 @@ d2l::main!(section);
 /// The cells, generic over the backend.
 pub fn section<B: DeviceBackend>(device: &B::Device) -> d2l::Result {
     println!("## 7.6 LeNet — backend: {}", B::KIND);
+    B::seed(device, 0);
     type AB<B> = Autodiff<B>;
     d2l::cell("lenet"); // ANCHOR: lenet
     let mut net = LeNetConfig::new(10).init::<AB<B>>(device);
